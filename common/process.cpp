@@ -1,0 +1,57 @@
+#include "common/process.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace mutuo {
+
+namespace {
+sigset_t shutdown_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+std::string trim(std::string s) {
+  auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  auto last = s.find_last_not_of(" \t\r\n");
+  return s.substr(first, last - first + 1);
+}
+}  // namespace
+
+void block_shutdown_signals() {
+  sigset_t set = shutdown_set();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+std::string wait_for_shutdown_signal() {
+  sigset_t set = shutdown_set();
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+Result<std::string> read_secret(const std::string& file, const char* env_var) {
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) return Error{"cannot read " + file};
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string secret = trim(ss.str());
+    if (secret.empty()) return Error{file + " is empty"};
+    return secret;
+  }
+  const char* v = std::getenv(env_var);
+  if (v == nullptr || trim(v).empty()) {
+    return Error{std::string("no token: pass --token-file or set ") + env_var};
+  }
+  return trim(v);
+}
+
+}  // namespace mutuo

@@ -1,0 +1,24 @@
+// What every program's main() needs from its surroundings: shutdown signals and
+// secrets that must not appear on the command line.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+
+namespace mutuo {
+
+// Blocks SIGINT and SIGTERM in the calling thread and in every thread it starts
+// afterwards. Call first thing in main(), before any thread exists.
+void block_shutdown_signals();
+
+// Waits until SIGINT or SIGTERM arrives; returns its name.
+// REQUIRES: block_shutdown_signals() was called.
+std::string wait_for_shutdown_signal();
+
+// Reads a secret (MQTT token or password): from `file` if non-empty, else from the
+// environment variable `env_var`. Surrounding whitespace is trimmed. Secrets
+// never come from argv, where `ps` shows them to every user.
+Result<std::string> read_secret(const std::string& file, const char* env_var);
+
+}  // namespace mutuo

@@ -1,0 +1,59 @@
+#include "common/store_layout.h"
+
+namespace mutuo::store {
+
+void put_big_endian(std::string& out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t get_big_endian(std::string_view in, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+
+std::string series_key(const SeriesId& s) {
+  std::string k;
+  k.reserve(s.observer.size() + s.target.size() + s.probe.size() + 3);
+  k.append(s.observer).push_back('\0');
+  k.push_back(s.kind == TargetKind::kPeer ? 'p' : 'c');
+  k.append(s.target).push_back('\0');
+  k.append(s.probe);
+  return k;
+}
+
+std::optional<SeriesId> parse_series_key(std::string_view key) {
+  auto a = key.find('\0');
+  if (a == std::string_view::npos || a + 1 >= key.size()) return std::nullopt;
+  auto b = key.find('\0', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  SeriesId s;
+  s.observer = key.substr(0, a);
+  char kind = key[a + 1];
+  if (kind != 'p' && kind != 'c') return std::nullopt;
+  s.kind = kind == 'p' ? TargetKind::kPeer : TargetKind::kCheck;
+  s.target = key.substr(a + 2, b - a - 2);
+  s.probe = key.substr(b + 1);
+  if (s.probe.find('\0') != std::string::npos) return std::nullopt;
+  return s;
+}
+
+std::string raw_key(const SeriesId& s, int64_t ts_ms, uint16_t seq) {
+  std::string k = series_key(s);
+  k.push_back('\0');
+  put_big_endian(k, static_cast<uint64_t>(ts_ms), 8);
+  put_big_endian(k, seq, 2);
+  return k;
+}
+
+std::optional<RawKey> parse_raw_key(std::string_view key) {
+  constexpr std::size_t kSuffix = 1 + 8 + 2;
+  if (key.size() <= kSuffix || key[key.size() - kSuffix] != '\0') return std::nullopt;
+  auto series = parse_series_key(key.substr(0, key.size() - kSuffix));
+  if (!series) return std::nullopt;
+  std::string_view tail = key.substr(key.size() - 10);
+  return RawKey{*series, static_cast<int64_t>(get_big_endian(tail, 8)),
+                static_cast<uint16_t>(get_big_endian(tail.substr(8), 2))};
+}
+
+}  // namespace mutuo::store

@@ -1,0 +1,198 @@
+"""Test harness: a real mutuo system on loopback, started and stopped by PID.
+
+A System owns a temporary directory, a Mosquitto broker configured by
+broker-config/mutuo-broker, and the mutuo programs it starts. Every wait is
+bounded in time; every process it started is stopped on exit, and only those.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BROKER_TOOL = os.path.join(REPO, "broker-config", "mutuo-broker")
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(what, predicate, timeout, interval=0.2):
+    """Polls predicate() until it returns a truthy value; fails after timeout s."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except Exception as e:  # a server still starting, a connection refused
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def wait_port(port, timeout=10):
+    def is_open():
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            return s.connect_ex(("127.0.0.1", port)) == 0
+    wait_until(f"port {port}", is_open, timeout, 0.05)
+
+
+def http_json(url, timeout=3):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read().decode())
+
+
+class System:
+    def __init__(self, bin_dir, name="mutuo-test"):
+        self.bin_dir = bin_dir
+        self.dir = tempfile.mkdtemp(prefix=name + "-")
+        self.procs = {}  # name -> Popen
+        self.mqtt_port = free_port()
+        self.broker_dir = os.path.join(self.dir, "broker")
+        log(f"system in {self.dir}, MQTT on 127.0.0.1:{self.mqtt_port}")
+
+    # -- lifecycle -----------------------------------------------------------
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_all()
+        if exc[0] is not None:
+            self.dump_logs()
+        return False
+
+    def dump_logs(self, lines=40):
+        for name in self.procs:
+            path = self.log_path(name)
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    tail = f.readlines()[-lines:]
+                print(f"----- {name} (last {len(tail)} lines of {path})", flush=True)
+                sys.stdout.writelines(tail)
+
+    def log_path(self, name):
+        return os.path.join(self.dir, name + ".log")
+
+    def spawn(self, name, argv, env=None):
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        out = open(self.log_path(name), "ab")
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=full_env,
+                             start_new_session=True)
+        self.procs[name] = p
+        log(f"started {name} (pid {p.pid})")
+        return p
+
+    def kill(self, name, sig=signal.SIGKILL):
+        p = self.procs[name]
+        if p.poll() is None:
+            p.send_signal(sig)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=5)
+        log(f"stopped {name} (pid {p.pid}) with {signal.Signals(sig).name}")
+
+    def stop_all(self):
+        for name, p in reversed(list(self.procs.items())):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for name, p in self.procs.items():
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=5)
+
+    # -- parts ---------------------------------------------------------------
+    def start_broker(self):
+        subprocess.run([BROKER_TOOL, "init", self.broker_dir, "--port", str(self.mqtt_port)],
+                       check=True, stdout=subprocess.DEVNULL)
+        self.spawn("mosquitto", ["mosquitto", "-c", os.path.join(self.broker_dir, "mosquitto.conf")])
+        wait_port(self.mqtt_port)
+
+    def provision(self, kind, name):
+        """kind: 'service' or 'agent'. Returns the token file path."""
+        subprocess.run([BROKER_TOOL, "add-" + kind, self.broker_dir, name], check=True,
+                       stdout=subprocess.DEVNULL)
+        return self.token_file(name)
+
+    def token_file(self, name):
+        return os.path.join(self.broker_dir, "secrets", name + ".token")
+
+    @property
+    def broker_uri(self):
+        return f"tcp://127.0.0.1:{self.mqtt_port}"
+
+    def program(self, name):
+        return os.path.join(self.bin_dir, name)
+
+    def start_tracker(self, interval_s=2, extra=()):
+        self.provision("service", "tracker")
+        return self.spawn("tracker", [self.program("tracker/mutuo-tracker"), "--broker", self.broker_uri,
+                                      "--token-file", self.token_file("tracker"),
+                                      "--interval-s", str(interval_s), "--settle-ms", "500", *extra])
+
+    def start_receiver(self, extra=()):
+        self.provision("service", "receiver")
+        self.store_dir = os.path.join(self.dir, "store")
+        return self.spawn("receiver", [self.program("receiver/mutuo-receiver"), "--broker", self.broker_uri,
+                                       "--token-file", self.token_file("receiver"),
+                                       "--store", self.store_dir, *extra])
+
+    def start_dashboard(self, extra=()):
+        self.provision("service", "dashboard")
+        self.http_port = free_port()
+        p = self.spawn("dashboard", [self.program("dashboard/mutuo-dashboard"), "--broker", self.broker_uri,
+                                     "--token-file", self.token_file("dashboard"),
+                                     "--store", os.path.join(self.dir, "store"),
+                                     "--listen", f"127.0.0.1:{self.http_port}", *extra])
+        wait_port(self.http_port)
+        return p
+
+    def start_agent(self, agent_id, keepalive=4, packets=5, extra=()):
+        self.provision("agent", agent_id)
+        echo_port = free_port(socket.SOCK_DGRAM)
+        return self.spawn(agent_id, [self.program("agent/mutuo-agent"), "--id", agent_id,
+                                     "--broker", self.broker_uri,
+                                     "--token-file", self.token_file(agent_id),
+                                     "--echo-port", str(echo_port), "--echo-bind", "127.0.0.1",
+                                     "--advertise", "127.0.0.1", "--keepalive", str(keepalive),
+                                     "--udp-packets", str(packets), *extra])
+
+    def api(self, path):
+        return http_json(f"http://127.0.0.1:{self.http_port}{path}")
+
+    def retained(self, topic_filter, timeout=1.5):
+        """Retained messages now on the broker under topic_filter: {topic: payload}.
+        Reads through the read-only 'reader' account, as an operator's tool would."""
+        if not os.path.exists(self.token_file("reader")):
+            self.provision("service", "reader")
+        with open(self.token_file("reader")) as f:
+            token = f.read().strip()
+        out = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.mqtt_port),
+                              "-i", "reader", "-u", "reader", "-P", token, "-V", "5",
+                              "-t", topic_filter, "--retained-only", "-v", "-W", str(int(timeout + 0.99))],
+                             capture_output=True, text=True, timeout=timeout + 5)
+        found = {}
+        for line in out.stdout.splitlines():
+            topic, _, payload = line.partition(" ")
+            found[topic] = payload
+        return found

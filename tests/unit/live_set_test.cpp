@@ -1,0 +1,124 @@
+// The tracker's live set, full-mesh assignment and publish planning.
+#include <doctest/doctest.h>
+
+#include "common/topics.h"
+#include "tracker/assignment.h"
+#include "tracker/live_set.h"
+#include "tracker/publisher.h"
+
+using namespace mutuo;
+using namespace mutuo::tracker;
+
+namespace {
+Status online(const std::string& id, const std::string& addr = "127.0.0.1", uint16_t port = 7000) {
+  Status s;
+  s.agent = id;
+  s.online = true;
+  s.ts_ms = 1000;
+  s.addrs = {addr};
+  s.echo_port = port;
+  return s;
+}
+Status offline(const std::string& id) {
+  Status s;
+  s.agent = id;
+  s.online = false;
+  s.ts_ms = 1000;
+  s.reason = "lost";
+  return s;
+}
+}  // namespace
+
+TEST_CASE("an online status adds a peer, offline and cleared remove it") {
+  LiveSet live;
+  CHECK(live.apply("a", online("a"), 10));
+  CHECK(live.apply("b", online("b"), 20));
+  CHECK(live.peers().size() == 2);
+  CHECK(live.peers().at("a").since_ms == 10);
+  CHECK(live.apply("a", offline("a"), 30));
+  CHECK(live.peers().count("a") == 0);
+  CHECK(live.apply("b", std::nullopt, 40));
+  CHECK(live.peers().empty());
+  CHECK_FALSE(live.apply("c", offline("c"), 50));  // never live: nothing changes
+}
+
+TEST_CASE("a repeated status changes nothing; new details do, keeping since") {
+  LiveSet live;
+  CHECK(live.apply("a", online("a"), 10));
+  CHECK_FALSE(live.apply("a", online("a"), 20));
+  CHECK(live.apply("a", online("a", "127.0.0.2"), 30));
+  CHECK(live.peers().at("a").addrs.front() == "127.0.0.2");
+  CHECK(live.peers().at("a").since_ms == 10);
+}
+
+TEST_CASE("a restarted tracker keeps the since it published before") {
+  LiveSet live;
+  live.remember_since("a", 5);
+  live.apply("a", online("a"), 100);
+  CHECK(live.peers().at("a").since_ms == 5);
+}
+
+TEST_CASE("full mesh: every live agent probes every other, never itself") {
+  LiveSet live;
+  for (auto id : {"a", "b", "c"}) live.apply(id, online(id), 1);
+  auto assigns = full_mesh(live.peers(), {.interval_s = 7});
+  REQUIRE(assigns.size() == 3);
+  for (const auto& [id, a] : assigns) {
+    CHECK(a.agent == id);
+    CHECK(a.peers.size() == 2);
+    for (const auto& p : a.peers) {
+      CHECK(p.agent != id);
+      CHECK(p.interval_s == 7);
+      CHECK(p.probes == std::vector<std::string>{"udp"});
+    }
+  }
+}
+
+TEST_CASE("publisher: publishes only differences and raises revisions") {
+  LiveSet live;
+  for (auto id : {"a", "b"}) live.apply(id, online(id), 1);
+  Publisher pub;
+  auto first = pub.plan(live.peers(), full_mesh(live.peers(), {}));
+  CHECK(first.size() == 4);  // two peers entries, two assignments
+  for (const auto& m : first) CHECK(m.retained);
+
+  CHECK(pub.plan(live.peers(), full_mesh(live.peers(), {})).empty());
+
+  live.apply("c", online("c"), 2);
+  auto second = pub.plan(live.peers(), full_mesh(live.peers(), {}));
+  CHECK(second.size() == 4);  // peers/c, assign/a, assign/b, assign/c
+  for (const auto& m : second) {
+    if (m.topic == topics::assign("a")) {
+      auto a = decode_assign(m.payload);
+      REQUIRE(a);
+      CHECK(a->rev == 2);
+    }
+  }
+
+  live.apply("c", offline("c"), 3);
+  auto third = pub.plan(live.peers(), full_mesh(live.peers(), {}));
+  int emptied = 0;
+  for (const auto& m : third) {
+    if (m.payload.empty()) {
+      ++emptied;
+      CHECK((m.topic == topics::peer("c") || m.topic == topics::assign("c")));
+    }
+  }
+  CHECK(emptied == 2);
+}
+
+TEST_CASE("publisher: after a restart, retained state means nothing is republished") {
+  LiveSet live;
+  for (auto id : {"a", "b"}) live.apply(id, online(id), 1);
+  Publisher before;
+  auto published = before.plan(live.peers(), full_mesh(live.peers(), {}));
+
+  Publisher after;  // a new tracker sees the retained topics first
+  for (const auto& m : published) {
+    auto t = topics::parse(m.topic);
+    REQUIRE(t);
+    if (t->kind == topics::Kind::kPeer) after.observe_peer(t->id, *decode_peer(m.payload));
+    if (t->kind == topics::Kind::kAssign) after.observe_assign(t->id, *decode_assign(m.payload));
+  }
+  CHECK(after.plan(live.peers(), full_mesh(live.peers(), {})).empty());
+}

@@ -1,0 +1,38 @@
+// Drives the dashboard in Debian's Chromium as a person would: the agents table
+// lists the given agents online and the mesh matrix fills in. Writes a screenshot.
+// Usage: node dashboard_shows_mesh.mjs URL SCREENSHOT AGENT...
+import { chromium } from 'playwright-core';
+
+const [url, screenshot, ...agents] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let failed = false;
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url, { timeout: 10000 });
+  for (const a of agents) {
+    await page.waitForSelector(`#agents tbody tr[data-agent="${a}"] .state:text-is("online")`,
+                               { timeout: 20000 });
+  }
+  for (const o of agents) {
+    for (const t of agents) {
+      if (o === t) continue;
+      await page.waitForSelector(`td[data-observer="${o}"][data-target="${t}"][data-loss="0"]`,
+                                 { timeout: 30000 });
+    }
+  }
+  await page.screenshot({ path: screenshot, fullPage: true });
+  if (errors.length) throw new Error('page errors: ' + errors.join('; '));
+  console.log(`browser: ${agents.length} agents online and ${agents.length * (agents.length - 1)} matrix cells healthy; screenshot ${screenshot}`);
+} catch (e) {
+  failed = true;
+  console.error('browser: FAIL', e.message);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,96 @@
+// Prints how fast a result batch is decoded and validated by mutuo's codec,
+// side by side with a bare nlohmann::json parse of the same bytes (the floor any
+// JSON decoder pays), and how fast the receiver's store writes those batches.
+// Usage: mutuo-codec-bench [batches] [results-per-batch]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include "common/messages/results.h"
+#include "receiver/store_writer.h"
+
+using namespace mutuo;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+ResultBatch make_batch(uint64_t n, int per_batch, std::mt19937& rng) {
+  std::uniform_real_distribution<double> rtt(0.1, 40.0);
+  ResultBatch b{"fra-1", n, {}};
+  for (int i = 0; i < per_batch; ++i) {
+    ProbeResult r;
+    r.target = "peer-" + std::to_string(i);
+    r.probe = "udp";
+    r.ts_ms = 1733320010000 + static_cast<int64_t>(n) * 10000;
+    r.sent = 10;
+    r.recv = 10;
+    double a = rtt(rng);
+    r.rtt_ms = Rtt{a, a + 0.5, a + 1.5};
+    r.jitter_ms = 0.3;
+    b.results.push_back(r);
+  }
+  return b;
+}
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int batches = argc > 1 ? std::atoi(argv[1]) : 2000;
+  const int per_batch = argc > 2 ? std::atoi(argv[2]) : 64;
+  std::mt19937 rng(42);
+  std::vector<std::string> payloads;
+  for (int i = 0; i < batches; ++i) payloads.push_back(encode(make_batch(i, per_batch, rng)));
+  const double results = static_cast<double>(batches) * per_batch;
+  std::size_t bytes = 0;
+  for (const auto& p : payloads) bytes += p.size();
+
+  auto t0 = Clock::now();
+  std::size_t sink = 0;
+  for (const auto& p : payloads) sink += nlohmann::json::parse(p).size();
+  double parse_s = seconds_since(t0);
+
+  t0 = Clock::now();
+  std::vector<ResultBatch> decoded;
+  decoded.reserve(payloads.size());
+  for (const auto& p : payloads) {
+    auto b = decode_results(p);
+    if (!b) {
+      std::fprintf(stderr, "decode failed: %s\n", b.error().c_str());
+      return 1;
+    }
+    decoded.push_back(std::move(b).value());
+  }
+  double decode_s = seconds_since(t0);
+
+  auto dir = std::filesystem::temp_directory_path() /
+             ("mutuo-codec-bench-" + std::to_string(std::random_device{}()));
+  double store_s = 0;
+  {
+    auto store = receiver::StoreWriter::open(dir.string());
+    if (!store) {
+      std::fprintf(stderr, "%s\n", store.error().c_str());
+      return 1;
+    }
+    t0 = Clock::now();
+    for (const auto& b : decoded) {
+      if (!(*store)->write(b.agent, b.results)) return 1;
+    }
+    store_s = seconds_since(t0);
+  }
+  std::filesystem::remove_all(dir);
+
+  std::printf("codec bench: %d batches x %d results, %.1f bytes/result as JSON (sink %zu)\n",
+              batches, per_batch, static_cast<double>(bytes) / results, sink);
+  std::printf("  bare JSON parse (baseline): %8.0f results/s\n", results / parse_s);
+  std::printf("  decode + validate:          %8.0f results/s  (%.2fx the baseline's time)\n",
+              results / decode_s, decode_s / parse_s);
+  std::printf("  store write (WAL on):       %8.0f results/s  (%.0f batches/s)\n",
+              results / store_s, batches / store_s);
+  return 0;
+}

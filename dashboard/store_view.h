@@ -1,0 +1,54 @@
+// StoreView: the dashboard's window on the receiver's RocksDB, opened as a
+// secondary instance. The receiver may create its store after the dashboard
+// starts, so the store is opened lazily on first use and retried at most once per
+// `open_retry`; until it opens, the view is empty rather than an error. It catches
+// up with the primary at most once per `catch_up_interval`, so a burst of HTTP
+// requests costs one catch-up.
+//
+// Threading: every method may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/store_reader.h"
+
+namespace mutuo::dashboard {
+
+class StoreView {
+ public:
+  struct Snapshot {
+    bool available = false;  // false while the store cannot be opened
+    std::vector<store::StoredResult> latest;
+  };
+
+  StoreView(std::string primary_dir, std::string secondary_dir,
+            std::chrono::milliseconds open_retry = std::chrono::seconds(1),
+            std::chrono::milliseconds catch_up_interval = std::chrono::milliseconds(500));
+
+  // The newest result of every series (all probes), fresh to within
+  // `catch_up_interval`.
+  Snapshot latest();
+
+ private:
+  // Opens the store if due and needed, catches up if due, and returns the reader
+  // (null while the store is unavailable).
+  std::shared_ptr<store::StoreReader> fresh_reader();
+
+  const std::string primary_dir_;
+  const std::string secondary_dir_;
+  const std::chrono::milliseconds open_retry_;
+  const std::chrono::milliseconds catch_up_interval_;
+
+  std::mutex mu_;
+  // Shared so a request can keep reading while another one catches up.
+  std::shared_ptr<store::StoreReader> reader_;                 // guarded by mu_
+  std::chrono::steady_clock::time_point last_open_attempt_{};  // guarded by mu_
+  std::chrono::steady_clock::time_point last_catch_up_{};      // guarded by mu_
+  bool open_failure_logged_ = false;                           // guarded by mu_
+};
+
+}  // namespace mutuo::dashboard

@@ -17,8 +17,10 @@ cleanup() {
   trap - INT TERM EXIT
   if [ ${#pids[@]} -gt 0 ]; then
     echo; echo "demo: stopping ${#pids[@]} processes"
-    for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do
+    # Reverse order, each before the next: agents say goodbye while the broker is up.
+    for ((i=${#pids[@]}-1; i>=0; i--)); do
+      local p=${pids[i]}
+      kill -TERM "$p" 2>/dev/null || continue
       for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
       kill -KILL "$p" 2>/dev/null || true
     done
@@ -29,7 +31,9 @@ trap 'exit 130' INT TERM
 
 start() {  # start NAME CMD... : runs in the background, logs to $run/NAME.log
   local name=$1; shift
-  "$@" > "$run/$name.log" 2>&1 &
+  # Its own session, so Ctrl-C reaches only this script, which then stops the
+  # programs in reverse order (agents first, the broker last).
+  setsid "$@" > "$run/$name.log" 2>&1 < /dev/null &
   pids+=($!)
 }
 

@@ -113,6 +113,7 @@ class System:
     def stop_all(self):
         for name, p in reversed(list(self.procs.items())):
             if p.poll() is None:
+                p.send_signal(signal.SIGCONT)  # a test may have frozen it
                 p.send_signal(signal.SIGTERM)
         for name, p in self.procs.items():
             try:
@@ -196,3 +197,26 @@ class System:
             topic, _, payload = line.partition(" ")
             found[topic] = payload
         return found
+
+    def mqtt_pub(self, client, topic, payload, retain=False):
+        """Publishes as `client` (its id, username and token) with MQTT 5, QoS 1.
+        Returns (exit code, output); a refused publish is reported in the output."""
+        argv = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.mqtt_port), "-V", "5",
+                "-i", client, "-u", client, "-P", self.token(client), "-q", "1",
+                "-t", topic, "-m", payload, "-d"]
+        if retain:
+            argv.append("-r")
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        return out.returncode, out.stdout + out.stderr
+
+    def mqtt_sub_once(self, client, topic_filter, password=None, wait_s=1):
+        """Subscribes as `client` for wait_s seconds; returns (exit code, output)."""
+        argv = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.mqtt_port), "-V", "5",
+                "-i", client, "-u", client, "-P", password or self.token(client),
+                "-t", topic_filter, "-v", "-W", str(wait_s)]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=wait_s + 10)
+        return out.returncode, out.stdout + out.stderr
+
+    def token(self, name):
+        with open(self.token_file(name)) as f:
+            return f.read().strip()

@@ -92,7 +92,8 @@ void Agent::run() {
       scheduled = true;
     }
     if (cv_.wait_until(lock, next, [this] { return stopping_; })) break;
-    if (Clock::now() < next) continue;
+    // The wait released the lock: the assignment may have changed or gone.
+    if (Clock::now() < next || !assign_ || assign_->peers.empty()) continue;
     // Fixed-rate schedule: the next round is due one interval after this one was
     // due, so rounds do not drift by the time each takes.
     next += std::chrono::seconds(interval_s);

@@ -16,8 +16,10 @@ try {
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url, { timeout: 10000 });
   for (const a of agents) {
-    await page.waitForSelector(`#agents tbody tr[data-agent="${a}"] .state:text-is("online")`,
-                               { timeout: 20000 });
+    await page.waitForFunction(
+        (id) => document.querySelector(`#agents tbody tr[data-agent="${id}"] .state`)
+                    ?.textContent.trim() === 'online',
+        a, { timeout: 20000 });
   }
   for (const o of agents) {
     for (const t of agents) {

@@ -21,6 +21,7 @@
 
 #include "common/messages/ack.h"
 #include "common/messages/assign.h"
+#include "common/messages/check.h"
 #include "common/messages/peer.h"
 #include "common/messages/results.h"
 #include "common/messages/status.h"
@@ -29,7 +30,7 @@ using nlohmann::json;
 
 namespace {
 
-const char* const kMessages[] = {"status", "peer", "assign", "results", "ack"};
+const char* const kMessages[] = {"status", "peer", "assign", "results", "ack", "check"};
 
 // One schema file, parsed by valijson.
 class SchemaFile {
@@ -95,6 +96,7 @@ Decoded decode_as(const std::string& name, std::string_view payload) {
   if (name == "assign") return run(mutuo::decode_assign, payload);
   if (name == "results") return run(mutuo::decode_results, payload);
   if (name == "ack") return run(mutuo::decode_ack, payload);
+  if (name == "check") return run(mutuo::decode_check, payload);
   throw std::invalid_argument("no codec for " + name);
 }
 
@@ -279,6 +281,18 @@ TEST_CASE("edge values that both the decoder and the schema accept") {
       {"ack", 0, "no batches", set("/batches", json::array())},
       {"ack", 0, "batch 0", set("/batches/0", 0)},
       {"ack", 0, "10000 batches", set("/batches", repeat(10000, 7))},
+      {"check", 0, "no selector, no agents", drop("/selector")},
+      {"check", 0, "no observers, no timeout", [](json& j) {
+         j.erase("observers");
+         j.erase("timeout_ms");
+       }},
+      {"check", 0, "1024 observers", set("/observers", 1024)},
+      {"check", 1, "4096 agents", set("/agents", repeat(4096, "fra-1"))},
+      {"check", 2, "dns without server", drop("/host")},
+      {"check", 0, "icmp", [](json& j) {
+         j["type"] = "icmp";
+         j["host"] = "192.0.2.1";
+       }},
   };
   for (const Edge& e : edges) {
     INFO("schema: " << std::string(e.schema));
@@ -462,6 +476,26 @@ TEST_CASE("invalid payloads: the decoder refuses with a reason, the schema where
       {"ack", 0, "fractional batch", set("/batches/0", 1.5), "'batches'", true},
       {"ack", 0, "batch a string", set("/batches/0", "1233"), "'batches'", true},
       {"ack", 0, "10001 batches", set("/batches", repeat(10001, 1)), "'batches'", true},
+
+      // check
+      {"check", 0, "v 2", set("/v", 2), "unsupported version", true},
+      {"check", 0, "no check", drop("/check"), "missing field 'check'", true},
+      {"check", 0, "check id with '/'", set("/check", "web/home"), "'check'", true},
+      {"check", 0, "type ftp", set("/type", "ftp"), "'type'", true},
+      {"check", 0, "http without url", drop("/url"), "missing field 'url'", true},
+      {"check", 0, "http url ftp://", set("/url", "ftp://example.org/"), "'url'", true},
+      {"check", 1, "tcp without port", drop("/port"), "'port'", true},
+      {"check", 1, "tcp port 0", set("/port", 0), "'port'", true},
+      {"check", 1, "tcp without host", drop("/host"), "missing field 'host'", true},
+      {"check", 2, "dns without name", drop("/name"), "missing field 'name'", true},
+      {"check", 0, "no interval", drop("/interval_s"), "missing field 'interval_s'", true},
+      {"check", 0, "interval 0", set("/interval_s", 0), "'interval_s'", true},
+      {"check", 0, "observers 0", set("/observers", 0), "'observers'", true},
+      {"check", 0, "observers 1025", set("/observers", 1025), "'observers'", true},
+      {"check", 0, "selector key uppercase", set("/selector/Site", "fra"), "'selector'", true},
+      {"check", 1, "agents a string", set("/agents", "fra-1"), "'agents'", true},
+      {"check", 1, "agent id '+'", set("/agents/0", "+"), "'agent'", true},
+      {"check", 1, "4097 agents", set("/agents", repeat(4097, "fra-1")), "'agents'", true},
   };
   for (const Invalid& c : cases) {
     INFO("schema: " << std::string(c.schema));

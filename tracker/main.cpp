@@ -1,4 +1,5 @@
-// mutuo-tracker: tells every agent whom to probe (DESIGN.md, "tracker/").
+// mutuo-tracker: tells every agent whom to probe (DESIGN.md, "tracker/";
+// operating notes in docs/tracker.md).
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -6,19 +7,20 @@
 
 #include "common/log.h"
 #include "common/process.h"
-#include "common/topics.h"
 #include "common/version.h"
 #include "tracker/tracker.h"
 
 int main(int argc, char** argv) {
   mutuo::block_shutdown_signals();
   CLI::App app{"mutuo-tracker: builds the live peer set from agents' presence and publishes "
-               "each agent's probe assignment as retained MQTT messages."};
+               "each agent's probe assignment (peers and service checks) as retained MQTT "
+               "messages. Run two for a standby: only the leader publishes."};
   mutuo::MqttConfig mqtt;
   mqtt.client_id = "tracker";
-  std::string token_file, log_level = "info";
+  mutuo::tracker::TrackerConfig config;
+  std::string token_file, log_level = "info", spread = "site,provider";
   uint32_t interval_s = 10;
-  int settle_ms = 1500;
+  int settle_ms = 1500, debounce_ms = 200;
   app.add_option("--broker", mqtt.server_uri, "MQTT broker URI (tcp://host:port or ssl://...)")
       ->capture_default_str();
   app.add_option("--id", mqtt.client_id, "MQTT client id and username")->capture_default_str();
@@ -28,10 +30,32 @@ int main(int argc, char** argv) {
   app.add_option("--interval-s", interval_s, "probe round interval handed to agents, seconds")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  app.add_option("--full-mesh-max", config.assignment.full_mesh_max,
+                 "up to this many live peers every agent probes every other")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--k", config.assignment.k, "beyond the full mesh: observers per peer")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--spread-labels", spread,
+                 "comma-separated label keys whose values observers are spread across")
+      ->capture_default_str();
+  app.add_option("--flap-window-ms", config.flap.window_ms,
+                 "a rejoin this soon after a leave counts as flapping")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
+  app.add_option("--flap-hold-ms", config.flap.hold_ms,
+                 "a flapping agent is left out until it has stayed up this long (0: off)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{3600000}));
   app.add_option("--settle-ms", settle_ms,
                  "after connecting, wait this long for retained state before publishing")
       ->capture_default_str()
-      ->check(CLI::Range(0, 60000));
+      ->check(CLI::Range(0, 120000));
+  app.add_option("--debounce-ms", debounce_ms,
+                 "gather changes arriving within this long into one round of publishes")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
   app.set_version_flag("--version", mutuo::kVersion);
@@ -43,21 +67,31 @@ int main(int argc, char** argv) {
     spdlog::error("{}", token.error());
     return 2;
   }
-  mqtt.password = *token;
-  mqtt.keepalive_s = 10;
-  mqtt.clean_start = true;  // all state is rebuilt from retained topics
-
-  mutuo::MqttSession session(mqtt);
-  mutuo::tracker::TrackerConfig config;
+  config.assignment.spread_labels.clear();
+  for (size_t start = 0; start <= spread.size();) {
+    size_t end = spread.find(',', start);
+    if (end == std::string::npos) end = spread.size();
+    if (end > start) config.assignment.spread_labels.push_back(spread.substr(start, end - start));
+    start = end + 1;
+  }
   config.assignment.interval_s = interval_s;
   config.settle = std::chrono::milliseconds(settle_ms);
+  config.debounce = std::chrono::milliseconds(debounce_ms);
+  config.id = mqtt.client_id;
+
+  mqtt.password = *token;
+  mqtt.keepalive_s = 5;
+  mqtt.clean_start = true;  // all state is rebuilt from retained topics
+  mqtt.will = mutuo::tracker::Leadership::vacate();  // our death frees the lead
+
+  mutuo::MqttSession session(mqtt);
   mutuo::tracker::Tracker tracker(config, session);
-  session.subscribe(mutuo::topics::kAllStatus, 1);
-  session.subscribe(mutuo::topics::kAllPeers, 1);
-  session.subscribe(mutuo::topics::kAllAssign, 1);
+  for (const auto& t : mutuo::tracker::Tracker::topics()) session.subscribe(t, 1);
   session.on_message([&](const mutuo::MqttMessage& m) { tracker.handle(m); });
   session.on_connected([&] { tracker.on_connected(); });
-  spdlog::info("mutuo-tracker {} starting; broker {}", mutuo::kVersion, mqtt.server_uri);
+  spdlog::info("mutuo-tracker {} starting as {}; broker {}; full mesh up to {} peers, then k={}",
+               mutuo::kVersion, mqtt.client_id, mqtt.server_uri, config.assignment.full_mesh_max,
+               config.assignment.k);
   session.start();
   std::thread worker([&] { tracker.run(); });
 
@@ -65,6 +99,9 @@ int main(int argc, char** argv) {
   spdlog::info("{}: stopping", sig);
   tracker.stop();
   worker.join();
-  session.stop();
+  auto stats = tracker.stats();
+  spdlog::info("published {} message(s), {} bytes, in {} round(s); rejected {} kind(s) of input",
+               stats.published, stats.published_bytes, stats.plans, stats.rejected.size());
+  session.stop(tracker.final_message());
   return 0;
 }

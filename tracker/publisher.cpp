@@ -6,25 +6,35 @@
 
 namespace mutuo::tracker {
 
-void Publisher::observe_peer(const std::string& agent, const std::optional<Peer>& peer) {
-  if (peer) {
-    peers_[agent] = *peer;
-  } else {
-    peers_.erase(agent);
+bool Publisher::observe_peer(const std::string& agent, const std::optional<Peer>& peer) {
+  auto it = peers_.find(agent);
+  if (!peer) {
+    if (it == peers_.end()) return false;
+    peers_.erase(it);
+    return true;
   }
+  if (it != peers_.end() && it->second == *peer) return false;
+  peers_[agent] = *peer;
+  return true;
 }
 
-void Publisher::observe_assign(const std::string& agent, const std::optional<Assign>& assign) {
-  if (assign) {
-    last_rev_[agent] = std::max(last_rev_[agent], assign->rev);
-    assigns_[agent] = *assign;
-  } else {
-    assigns_.erase(agent);
+bool Publisher::observe_assign(const std::string& agent, const std::optional<Assign>& assign) {
+  auto it = assigns_.find(agent);
+  if (!assign) {
+    if (it == assigns_.end()) return false;
+    assigns_.erase(it);
+    return true;
   }
+  uint64_t& last = last_rev_[agent];
+  if (assign->rev < last) return false;  // a superseded one, still on its way
+  last = assign->rev;
+  if (it != assigns_.end() && it->second == *assign) return false;
+  assigns_[agent] = *assign;
+  return true;
 }
 
 std::vector<MqttMessage> Publisher::plan(const std::map<std::string, Peer>& peers,
-                                         std::map<std::string, Assign> assigns) {
+                                         const std::map<std::string, Assign>& assigns) {
   std::vector<MqttMessage> out;
   // Departed peers first, so agents stop probing them before anything else.
   for (auto it = peers_.begin(); it != peers_.end();) {
@@ -49,16 +59,17 @@ std::vector<MqttMessage> Publisher::plan(const std::map<std::string, Peer>& peer
     out.push_back({topics::peer(id), encode(peer), 1, true});
     peers_[id] = peer;
   }
-  for (auto& [id, assign] : assigns) {
+  for (const auto& [id, wanted] : assigns) {
     auto it = assigns_.find(id);
-    if (it != assigns_.end()) {
-      assign.rev = it->second.rev;
-      if (it->second == assign) continue;
+    if (it != assigns_.end() && it->second.agent == wanted.agent &&
+        it->second.peers == wanted.peers && it->second.checks == wanted.checks) {
+      continue;
     }
-    assign.rev = last_rev_[id] + 1;
-    last_rev_[id] = assign.rev;
-    out.push_back({topics::assign(id), encode(assign), 1, true});
-    assigns_[id] = assign;
+    Assign a = wanted;
+    a.rev = last_rev_[id] + 1;
+    last_rev_[id] = a.rev;
+    out.push_back({topics::assign(id), encode(a), 1, true});
+    assigns_[id] = std::move(a);
   }
   return out;
 }

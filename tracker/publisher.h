@@ -19,16 +19,26 @@ namespace mutuo::tracker {
 class Publisher {
  public:
   // Records what the broker holds (from a retained message or our own echo).
-  // nullopt: the topic is empty.
-  void observe_peer(const std::string& agent, const std::optional<Peer>& peer);
-  void observe_assign(const std::string& agent, const std::optional<Assign>& assign);
+  // nullopt: the topic is empty. Returns true when this differs from what the
+  // publisher believed, i.e. a new plan may be needed. An assignment older than
+  // one already seen (the late echo of a superseded publish) is ignored.
+  bool observe_peer(const std::string& agent, const std::optional<Peer>& peer);
+  bool observe_assign(const std::string& agent, const std::optional<Assign>& assign);
 
   // The messages that make the broker hold exactly `peers` and `assigns`
   // (assign revs are ignored on input and set here). Marks them as published.
   std::vector<MqttMessage> plan(const std::map<std::string, Peer>& peers,
-                                std::map<std::string, Assign> assigns);
+                                const std::map<std::string, Assign>& assigns);
+
+  // Forgets what the broker holds (keeping the revisions): after a reconnect the
+  // retained topics arrive again and are the truth.
+  void forget_view() {
+    peers_.clear();
+    assigns_.clear();
+  }
 
   const std::map<std::string, Peer>& published_peers() const { return peers_; }
+  const std::map<std::string, Assign>& published_assigns() const { return assigns_; }
 
  private:
   std::map<std::string, Peer> peers_;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/clock.h"
 #include "common/topics.h"
 
@@ -10,10 +12,18 @@ namespace mutuo::tracker {
 Tracker::Tracker(TrackerConfig config, MqttSession& session)
     : config_(std::move(config)),
       session_(session),
+      live_(config_.flap),
+      assignment_(config_.assignment),
+      leadership_(config_.id),
       settle_until_(std::chrono::steady_clock::now() + config_.settle) {}
 
+std::vector<std::string> Tracker::topics() {
+  return {topics::kAllStatus, topics::kAllPeers, topics::kAllAssign, topics::kAllChecks,
+          kLeaderTopic};
+}
+
 void Tracker::reject(const std::string& topic, const std::string& reason) {
-  ++rejected_[reason];
+  ++stats_.rejected[reason];
   uint64_t suppressed = 0;
   if (log_limiter_.allow(&suppressed)) {
     spdlog::warn("rejected message on {}: {}{}", topic, reason,
@@ -22,10 +32,23 @@ void Tracker::reject(const std::string& topic, const std::string& reason) {
 }
 
 void Tracker::handle(const MqttMessage& m) {
-  auto parsed = topics::parse(m.topic);
   std::lock_guard lock(mu_);
-  if (!parsed) return reject(m.topic, "unexpected topic");
   const bool cleared = m.payload.empty();
+  if (m.topic == kLeaderTopic) {
+    bool was = leadership_.leader();
+    leadership_.observe(m.payload);
+    if (leadership_.leader() != was) {
+      spdlog::info("{}", leadership_.leader() ? "this tracker now leads and publishes"
+                                              : "standing by: " +
+                                                    leadership_.holder().value_or("nobody") +
+                                                    " leads");
+    }
+    dirty_ = true;  // a leader plans; a standby may claim a vacant topic
+    cv_.notify_all();
+    return;
+  }
+  auto parsed = topics::parse(m.topic);
+  if (!parsed) return reject(m.topic, "unexpected topic");
   switch (parsed->kind) {
     case topics::Kind::kStatus: {
       std::optional<Status> status;
@@ -36,10 +59,10 @@ void Tracker::handle(const MqttMessage& m) {
         status = std::move(s).value();
       }
       if (live_.apply(parsed->id, status, now_ms())) {
-        spdlog::info("agent {} is {}", parsed->id,
-                     status && status->online ? "online"
-                                              : (status ? "offline (" + status->reason + ")"
-                                                        : "gone (status cleared)"));
+        spdlog::debug("agent {} is {}", parsed->id,
+                      status && status->online ? "online"
+                                               : (status ? "offline (" + status->reason + ")"
+                                                         : "gone (status cleared)"));
         dirty_ = true;
       }
       break;
@@ -49,11 +72,11 @@ void Tracker::handle(const MqttMessage& m) {
       if (!cleared) {
         auto p = decode_peer(m.payload);
         if (!p) return reject(m.topic, p.error());
+        if (p->agent != parsed->id) return reject(m.topic, "agent differs from topic");
         live_.remember_since(parsed->id, p->since_ms);
         peer = std::move(p).value();
       }
-      publisher_.observe_peer(parsed->id, peer);
-      dirty_ = true;
+      if (publisher_.observe_peer(parsed->id, peer)) dirty_ = true;
       break;
     }
     case topics::Kind::kAssign: {
@@ -61,47 +84,98 @@ void Tracker::handle(const MqttMessage& m) {
       if (!cleared) {
         auto a = decode_assign(m.payload);
         if (!a) return reject(m.topic, a.error());
+        if (a->agent != parsed->id) return reject(m.topic, "agent differs from topic");
         assign = std::move(a).value();
       }
-      publisher_.observe_assign(parsed->id, assign);
-      dirty_ = true;
+      if (publisher_.observe_assign(parsed->id, assign)) dirty_ = true;
+      break;
+    }
+    case topics::Kind::kCheck: {
+      if (cleared) {
+        if (checks_.erase(parsed->id)) dirty_ = true;
+        break;
+      }
+      auto c = decode_check(m.payload);
+      if (!c) return reject(m.topic, c.error());
+      if (c->check != parsed->id) return reject(m.topic, "check differs from topic");
+      auto it = checks_.find(parsed->id);
+      if (it == checks_.end() || !(it->second == c.value())) {
+        checks_[parsed->id] = std::move(c).value();
+        dirty_ = true;
+      }
       break;
     }
     default:
       return reject(m.topic, "unexpected topic");
   }
-  cv_.notify_all();
+  if (dirty_) cv_.notify_all();
 }
 
 void Tracker::on_connected() {
   std::lock_guard lock(mu_);
   settle_until_ = std::chrono::steady_clock::now() + config_.settle;
+  leadership_.observe("");  // unknown until the retained leader topic arrives again
+  publisher_.forget_view();  // likewise what the broker holds
   dirty_ = true;
   cv_.notify_all();
 }
 
 void Tracker::run() {
+  using namespace std::chrono;
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_ || dirty_; });
+    auto wake = steady_clock::now() + seconds(1);
+    if (auto due = live_.next_release_ms()) {
+      wake = std::min(wake, steady_clock::now() + milliseconds(std::max<int64_t>(0, *due - now_ms())));
+    }
+    cv_.wait_until(lock, wake, [this] { return stopping_ || dirty_; });
     if (stopping_) break;
-    auto now = std::chrono::steady_clock::now();
-    if (now < settle_until_) {
+    if (steady_clock::now() < settle_until_) {
       cv_.wait_until(lock, settle_until_, [this] { return stopping_; });
       continue;
     }
-    if (!dirty_ || !session_.connected()) continue;
+    if (!session_.connected()) {  // repaired after reconnect: on_connected() sets dirty_
+      cv_.wait_for(lock, milliseconds(200), [this] { return stopping_; });
+      continue;
+    }
+    if (live_.release(now_ms())) dirty_ = true;
+    if (auto claim = leadership_.claim(now_ms())) {
+      spdlog::info("no tracker leads: claiming the lead as {}", config_.id);
+      session_.publish(*claim);
+    }
+    if (!dirty_) continue;
+    if (!leadership_.leader()) {  // standby: follow the retained topics, publish nothing
+      dirty_ = false;
+      continue;
+    }
     // Let a burst of changes (many agents starting at once) land in one plan.
     cv_.wait_for(lock, config_.debounce, [this] { return stopping_; });
+    if (stopping_ || !leadership_.leader()) continue;
     dirty_ = false;
-    auto messages = publisher_.plan(live_.peers(), full_mesh(live_.peers(), config_.assignment));
+    live_.release(now_ms());
+    auto t0 = steady_clock::now();
+    auto changed = assignment_.update(live_.peers(), checks_);
+    auto messages = publisher_.plan(live_.peers(), assignment_.assigns());
+    auto plan_ms = duration_cast<milliseconds>(steady_clock::now() - t0).count();
     if (messages.empty()) continue;
-    spdlog::info("publishing {} change(s) for {} live peer(s)", messages.size(),
-                 live_.peers().size());
+    ++stats_.plans;
+    spdlog::info("publishing {} change(s) ({} assignment(s) changed) for {} live peer(s), "
+                 "planned in {} ms",
+                 messages.size(), changed.size(), live_.peers().size(), plan_ms);
+    lock.unlock();  // let handle() run while we publish
+    std::size_t failed = 0, bytes = 0;
     for (const auto& m : messages) {
       // A failed publish is repaired after reconnect: the retained state arrives
       // again, the publisher sees the broker's view and plans the difference anew.
-      if (!session_.publish(m)) dirty_ = true;
+      if (!session_.publish(m)) ++failed;
+      bytes += m.topic.size() + m.payload.size();
+    }
+    lock.lock();
+    stats_.published += messages.size() - failed;
+    stats_.published_bytes += bytes;
+    if (failed) {
+      spdlog::warn("{} publish(es) failed; will retry after reconnect", failed);
+      dirty_ = true;
     }
   }
 }
@@ -112,9 +186,19 @@ void Tracker::stop() {
   cv_.notify_all();
 }
 
-std::map<std::string, uint64_t> Tracker::rejected() const {
+std::optional<MqttMessage> Tracker::final_message() const {
   std::lock_guard lock(mu_);
-  return rejected_;
+  if (leadership_.leader()) return Leadership::vacate();
+  return std::nullopt;
+}
+
+TrackerStats Tracker::stats() const {
+  std::lock_guard lock(mu_);
+  TrackerStats s = stats_;
+  s.leader = leadership_.leader();
+  s.live = live_.peers().size();
+  s.held = live_.held();
+  return s;
 }
 
 }  // namespace mutuo::tracker

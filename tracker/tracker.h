@@ -1,43 +1,66 @@
-// Tracker: the live set in, retained peer list and assignments out. Stateless
-// across restarts: on start it reads the retained status, peers and assign
-// topics, waits `settle` for them to arrive, then publishes only the difference.
+// Tracker: the live set and the checks in, retained peer list and assignments
+// out. Stateless across restarts: on start it reads the retained status, peers,
+// assign and checks topics, waits `settle` for them to arrive, then publishes
+// only the difference. Of several trackers only the leader publishes (see
+// tracker/leader.h); the others follow the retained topics and stand by.
 //
-// Threading: handle() runs on the MQTT callback thread; run() on its own thread.
+// Threading: handle() and on_connected() run on the MQTT callback thread; run()
+// on its own thread; stop() from any thread.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/log.h"
+#include "common/messages/check.h"
 #include "common/mqtt_session.h"
 #include "tracker/assignment.h"
+#include "tracker/leader.h"
 #include "tracker/live_set.h"
 #include "tracker/publisher.h"
 
 namespace mutuo::tracker {
 
 struct TrackerConfig {
+  std::string id = "tracker";  // our MQTT client id; what the leader topic names
   AssignmentConfig assignment;
-  std::chrono::milliseconds settle{1500};    // wait for retained state after (re)connect
-  std::chrono::milliseconds debounce{200};   // gather bursts of changes into one plan
+  FlapConfig flap;
+  std::chrono::milliseconds settle{1500};   // wait for retained state after (re)connect
+  std::chrono::milliseconds debounce{200};  // gather bursts of changes into one plan
+};
+
+struct TrackerStats {
+  bool leader = false;
+  std::size_t live = 0;
+  std::size_t held = 0;           // rejoins held back by flap damping
+  uint64_t plans = 0;             // plans that published something
+  uint64_t published = 0;         // messages published
+  uint64_t published_bytes = 0;   // their topic + payload bytes
+  std::map<std::string, uint64_t> rejected;  // by reason
 };
 
 class Tracker {
  public:
-  // `session` must outlive the Tracker.
+  // `session` must outlive the Tracker. Its last will should be
+  // Leadership::vacate() and it should subscribe to the topics in topics().
   Tracker(TrackerConfig config, MqttSession& session);
+
+  static std::vector<std::string> topics();
 
   void handle(const MqttMessage& message);  // one message from the subscriptions
   void on_connected();                      // restart the settle period
   void run();                               // until stop()
   void stop();
 
-  std::map<std::string, uint64_t> rejected() const;
+  // What to publish on a clean stop: resigning leadership, when we hold it.
+  std::optional<MqttMessage> final_message() const;
+
+  TrackerStats stats() const;
 
  private:
   void reject(const std::string& topic, const std::string& reason);
@@ -47,11 +70,14 @@ class Tracker {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   LiveSet live_;
+  Assignment assignment_;
   Publisher publisher_;
+  Leadership leadership_;
+  std::map<std::string, Check> checks_;
   bool dirty_ = true;
   std::chrono::steady_clock::time_point settle_until_;
   bool stopping_ = false;
-  std::map<std::string, uint64_t> rejected_;  // by reason
+  TrackerStats stats_;
   LogLimiter log_limiter_{10, std::chrono::seconds(10)};
 };
 

@@ -61,7 +61,7 @@ TEST_CASE("a restarted tracker keeps the since it published before") {
 TEST_CASE("full mesh: every live agent probes every other, never itself") {
   LiveSet live;
   for (auto id : {"a", "b", "c"}) live.apply(id, online(id), 1);
-  auto assigns = full_mesh(live.peers(), {.interval_s = 7});
+  auto assigns = assign_all(live.peers(), {}, {.interval_s = 7});
   REQUIRE(assigns.size() == 3);
   for (const auto& [id, a] : assigns) {
     CHECK(a.agent == id);
@@ -78,14 +78,14 @@ TEST_CASE("publisher: publishes only differences and raises revisions") {
   LiveSet live;
   for (auto id : {"a", "b"}) live.apply(id, online(id), 1);
   Publisher pub;
-  auto first = pub.plan(live.peers(), full_mesh(live.peers(), {}));
+  auto first = pub.plan(live.peers(), assign_all(live.peers(), {}, {}));
   CHECK(first.size() == 4);  // two peers entries, two assignments
   for (const auto& m : first) CHECK(m.retained);
 
-  CHECK(pub.plan(live.peers(), full_mesh(live.peers(), {})).empty());
+  CHECK(pub.plan(live.peers(), assign_all(live.peers(), {}, {})).empty());
 
   live.apply("c", online("c"), 2);
-  auto second = pub.plan(live.peers(), full_mesh(live.peers(), {}));
+  auto second = pub.plan(live.peers(), assign_all(live.peers(), {}, {}));
   CHECK(second.size() == 4);  // peers/c, assign/a, assign/b, assign/c
   for (const auto& m : second) {
     if (m.topic == topics::assign("a")) {
@@ -96,7 +96,7 @@ TEST_CASE("publisher: publishes only differences and raises revisions") {
   }
 
   live.apply("c", offline("c"), 3);
-  auto third = pub.plan(live.peers(), full_mesh(live.peers(), {}));
+  auto third = pub.plan(live.peers(), assign_all(live.peers(), {}, {}));
   int emptied = 0;
   for (const auto& m : third) {
     if (m.payload.empty()) {
@@ -111,7 +111,7 @@ TEST_CASE("publisher: after a restart, retained state means nothing is republish
   LiveSet live;
   for (auto id : {"a", "b"}) live.apply(id, online(id), 1);
   Publisher before;
-  auto published = before.plan(live.peers(), full_mesh(live.peers(), {}));
+  auto published = before.plan(live.peers(), assign_all(live.peers(), {}, {}));
 
   Publisher after;  // a new tracker sees the retained topics first
   for (const auto& m : published) {
@@ -120,5 +120,60 @@ TEST_CASE("publisher: after a restart, retained state means nothing is republish
     if (t->kind == topics::Kind::kPeer) after.observe_peer(t->id, *decode_peer(m.payload));
     if (t->kind == topics::Kind::kAssign) after.observe_assign(t->id, *decode_assign(m.payload));
   }
-  CHECK(after.plan(live.peers(), full_mesh(live.peers(), {})).empty());
+  CHECK(after.plan(live.peers(), assign_all(live.peers(), {}, {})).empty());
+}
+
+TEST_CASE("flap damping: a quick rejoin is held, then admitted; a first join is not") {
+  LiveSet live(FlapConfig{.window_ms = 60000, .hold_ms = 5000});
+  CHECK(live.apply("a", online("a"), 1000));  // first join: at once
+  CHECK(live.apply("a", offline("a"), 2000));  // leave: at once
+  CHECK_FALSE(live.apply("a", online("a"), 3000));  // back within the window: held
+  CHECK(live.peers().count("a") == 0);
+  CHECK(live.held() == 1);
+  REQUIRE(live.next_release_ms());
+  CHECK(*live.next_release_ms() == 8000);
+  CHECK_FALSE(live.release(7999));
+  CHECK(live.release(8000));
+  CHECK(live.peers().count("a") == 1);
+  CHECK(live.peers().at("a").since_ms == 8000);
+  CHECK(live.held() == 0);
+}
+
+TEST_CASE("flap damping: bouncing during the hold changes nothing visible") {
+  LiveSet live(FlapConfig{.window_ms = 60000, .hold_ms = 5000});
+  live.apply("a", online("a"), 1000);
+  CHECK(live.apply("a", offline("a"), 2000));
+  for (int64_t t = 2100; t < 2600; t += 100) {
+    CHECK_FALSE(live.apply("a", online("a"), t));
+    CHECK_FALSE(live.apply("a", offline("a"), t + 50));
+  }
+  CHECK(live.held() == 0);
+  CHECK_FALSE(live.release(100000));
+  CHECK(live.peers().empty());
+  // Long after the window, a join is a fresh one again.
+  CHECK(live.apply("a", online("a"), 200000));
+}
+
+TEST_CASE("flap damping off: a rejoin applies at once") {
+  LiveSet live(FlapConfig{.window_ms = 60000, .hold_ms = 0});
+  live.apply("a", online("a"), 1000);
+  live.apply("a", offline("a"), 2000);
+  CHECK(live.apply("a", online("a"), 2001));
+}
+
+TEST_CASE("a retained peer entry arriving after the status restores the published since") {
+  LiveSet live;
+  live.apply("a", online("a"), 100);
+  live.remember_since("a", 5);
+  CHECK(live.peers().at("a").since_ms == 5);
+}
+
+TEST_CASE("publisher: a late echo of a superseded assignment is ignored") {
+  Publisher pub;
+  Assign a1{"a", 1, {}, {}};
+  Assign a2{"a", 2, {PeerTarget{"b", "127.0.0.1", 7, {"udp"}, 10}}, {}};
+  CHECK(pub.observe_assign("a", a2));
+  CHECK_FALSE(pub.observe_assign("a", a1));
+  CHECK_FALSE(pub.observe_assign("a", a2));
+  CHECK(pub.published_assigns().at("a").rev == 2);
 }

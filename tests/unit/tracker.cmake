@@ -1,1 +1,2 @@
 mutuo_unit_test(live_set_test LABELS "tracker" LIBS mutuo_tracker_core)
+mutuo_unit_test(tracker_assignment_test LABELS "tracker" LIBS mutuo_tracker_core)

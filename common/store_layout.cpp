@@ -56,4 +56,39 @@ std::optional<RawKey> parse_raw_key(std::string_view key) {
                 static_cast<uint16_t>(get_big_endian(tail.substr(8), 2))};
 }
 
+int64_t bucket_start(Tier tier, int64_t ts_ms) {
+  const int64_t width = tier == Tier::kHour ? kHourMs : kMinuteMs;
+  int64_t r = ts_ms % width;
+  if (r < 0) r += width;
+  return ts_ms - r;
+}
+
+std::string rollup_key(const SeriesId& s, int64_t bucket_start_ms) {
+  std::string k = series_key(s);
+  k.push_back('\0');
+  put_big_endian(k, static_cast<uint64_t>(bucket_start_ms), 8);
+  return k;
+}
+
+std::optional<RollupKey> parse_rollup_key(std::string_view key) {
+  constexpr std::size_t kSuffix = 1 + 8;
+  if (key.size() <= kSuffix || key[key.size() - kSuffix] != '\0') return std::nullopt;
+  auto series = parse_series_key(key.substr(0, key.size() - kSuffix));
+  if (!series) return std::nullopt;
+  return RollupKey{*series, static_cast<int64_t>(get_big_endian(key.substr(key.size() - 8), 8))};
+}
+
+std::string batch_key(std::string_view agent, uint64_t batch) {
+  std::string k(agent);
+  k.push_back('\0');
+  put_big_endian(k, batch, 8);
+  return k;
+}
+
+std::optional<int64_t> key_timestamp(std::string_view key, bool raw) {
+  const std::size_t tail = raw ? 10 : 8;
+  if (key.size() < tail + 1) return std::nullopt;
+  return static_cast<int64_t>(get_big_endian(key.substr(key.size() - tail), 8));
+}
+
 }  // namespace mutuo::store

@@ -1,5 +1,5 @@
 // mutuo-receiver: stores every result batch from the bus and confirms it
-// (DESIGN.md, "receiver/").
+// (DESIGN.md, "receiver/"; operating notes in docs/receiver.md).
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -7,20 +7,27 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/process.h"
 #include "common/topics.h"
 #include "common/version.h"
 #include "receiver/receiver.h"
+#include "receiver/store_metrics.h"
 
 int main(int argc, char** argv) {
   mutuo::block_shutdown_signals();
   CLI::App app{"mutuo-receiver: consumes agents' result batches from MQTT, validates them, "
-               "stores them in RocksDB and confirms each stored batch to its agent."};
+               "stores them in RocksDB with minute and hour rollups and retention, and confirms "
+               "each stored batch to its agent."};
   mutuo::MqttConfig mqtt;
   mqtt.client_id = "receiver";
-  std::string token_file, store_dir, log_level = "info";
+  std::string token_file, store_dir, log_level = "info", metrics_listen = "127.0.0.1:9471";
   uint32_t session_expiry_s = 7 * 24 * 3600;
   int stats_every_s = 60;
+  double raw_days = 7, minute_days = 90, hour_days = 730;
+  int64_t max_future_s = 600;
+  std::size_t queue_results = 200'000;
+  bool wal_sync = true;
   app.add_option("--broker", mqtt.server_uri, "MQTT broker URI (tcp://host:port or ssl://...)")
       ->capture_default_str();
   app.add_option("--id", mqtt.client_id, "MQTT client id and username")->capture_default_str();
@@ -30,6 +37,27 @@ int main(int argc, char** argv) {
   app.add_option("--store", store_dir, "RocksDB directory (created if missing)")->required();
   app.add_option("--session-expiry-s", session_expiry_s,
                  "how long the broker keeps queueing results while the receiver is away")
+      ->capture_default_str();
+  app.add_option("--retain-raw-days", raw_days,
+                 "keep raw results this long; results older than this are refused")
+      ->capture_default_str();
+  app.add_option("--retain-minute-days", minute_days, "keep per-minute rollups this long")
+      ->capture_default_str();
+  app.add_option("--retain-hour-days", hour_days, "keep per-hour rollups this long")
+      ->capture_default_str();
+  app.add_option("--max-future-s", max_future_s,
+                 "refuse results timestamped further ahead than this (clock skew)")
+      ->capture_default_str();
+  app.add_option("--queue-results", queue_results,
+                 "validated results held in memory for the store writer before intake waits")
+      ->capture_default_str();
+  app.add_option("--wal-sync", wal_sync,
+                 "fsync the write-ahead log before confirming (false survives a receiver crash "
+                 "but not a power loss)")
+      ->capture_default_str();
+  app.add_option("--metrics-listen", metrics_listen,
+                 "serve Prometheus metrics on http://ADDR:PORT/metrics (loopback only; "
+                 "empty: off)")
       ->capture_default_str();
   app.add_option("--stats-every-s", stats_every_s, "log ingest counters this often (0: never)")
       ->capture_default_str();
@@ -44,18 +72,48 @@ int main(int argc, char** argv) {
     spdlog::error("{}", token.error());
     return 2;
   }
-  auto store = mutuo::receiver::StoreWriter::open(store_dir);
+  constexpr double kDayMs = 24.0 * 3600 * 1000;
+  mutuo::receiver::StoreWriterOptions store_options;
+  store_options.families.retention = {static_cast<int64_t>(raw_days * kDayMs),
+                                      static_cast<int64_t>(minute_days * kDayMs),
+                                      static_cast<int64_t>(hour_days * kDayMs)};
+  store_options.sync_wal = wal_sync;
+  auto store = mutuo::receiver::StoreWriter::open(store_dir, store_options);
   if (!store) {
     spdlog::error("{}", store.error());
     return 1;
   }
+
+  mutuo::metrics::Registry registry;
   mqtt.password = *token;
   mqtt.clean_start = false;  // a persistent session: the broker queues results while we are away
   mqtt.session_expiry_s = session_expiry_s;
   mutuo::MqttSession session(mqtt);
-  mutuo::receiver::Receiver receiver({}, **store, session);
+  mutuo::receiver::ReceiverConfig config;
+  config.max_future_ms = max_future_s * 1000;
+  config.max_age_ms = store_options.families.retention.raw_ms;
+  config.max_queue_results = queue_results;
+  auto receiver = std::make_unique<mutuo::receiver::Receiver>(
+      config, **store, [&session](const mutuo::MqttMessage& m) { return session.publish(m); },
+      registry);
+  mutuo::receiver::add_store_metrics(
+      registry, **store,
+      registry.counter("mutuo_receiver_results_stored_total", "Probe results written to the store"));
+
+  std::unique_ptr<mutuo::metrics::MetricsServer> metrics_server;
+  if (!metrics_listen.empty()) {
+    auto started = mutuo::metrics::MetricsServer::start(metrics_listen, registry);
+    if (started) {
+      metrics_server = std::move(started).value();
+      spdlog::info("metrics on http://{}/metrics", metrics_listen);
+    } else {
+      // Metrics help operators but storing results matters more: keep running.
+      spdlog::error("{}; running without metrics", started.error());
+    }
+  }
+
   session.subscribe(mutuo::topics::kAllResults, 1);
-  session.on_message([&](const mutuo::MqttMessage& m) { receiver.handle(m); });
+  session.on_message([&](const mutuo::MqttMessage& m) { receiver->handle(m); });
   spdlog::info("mutuo-receiver {} starting; broker {}, store {}", mutuo::kVersion,
                mqtt.server_uri, store_dir);
   session.start();
@@ -67,10 +125,11 @@ int main(int argc, char** argv) {
     if (stats_every_s <= 0) return;
     std::unique_lock lock(mu);
     while (!cv.wait_for(lock, std::chrono::seconds(stats_every_s), [&] { return stopping; })) {
-      auto s = receiver.stats();
+      auto s = receiver->stats();
       uint64_t rejected = 0;
       for (const auto& [reason, n] : s.rejected) rejected += n;
-      spdlog::info("stored {} batches, {} results; rejected {}", s.batches, s.results, rejected);
+      spdlog::info("confirmed {} batches ({} resent), stored {} results; rejected {}", s.batches,
+                   s.duplicates, s.results, rejected);
     }
   });
 
@@ -82,6 +141,7 @@ int main(int argc, char** argv) {
   }
   cv.notify_all();
   stats_thread.join();
+  receiver->close();  // writes and confirms what is queued while the session is still up
   session.stop();
   return 0;
 }

@@ -9,30 +9,111 @@
 
 namespace mutuo::receiver {
 
-Receiver::Receiver(ReceiverConfig config, StoreWriter& store, MqttSession& session)
-    : config_(config), store_(store), session_(session) {}
+namespace {
 
-void Receiver::reject(const std::string& topic, const std::string& reason, uint64_t count) {
+using Seconds = std::chrono::duration<double>;
+
+const std::vector<double> kLatencyBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                            0.05,   0.1,   0.25,   0.5,   1,    2.5, 5};
+
+// Rejection reasons as counted (a small fixed set: they become metric labels);
+// the log line carries the codec's full explanation.
+std::string reason_of(const std::string& decode_error) {
+  if (decode_error == "payload too large") return "oversize";
+  if (decode_error == "malformed JSON" || decode_error == "nesting too deep" ||
+      decode_error == "not a JSON object") {
+    return "malformed_json";
+  }
+  return "schema";
+}
+
+constexpr std::size_t kMaxBatchesPerAck = 10000;  // schemas/ack.schema.json maxItems
+
+}  // namespace
+
+Receiver::Receiver(ReceiverConfig config, StoreWriter& store, AckSink ack,
+                   metrics::Registry& registry)
+    : config_(config),
+      store_(store),
+      ack_(std::move(ack)),
+      registry_(registry),
+      stored_batches_(registry.counter("mutuo_receiver_batches_total",
+                                       "Result batches confirmed, by outcome",
+                                       {{"outcome", "stored"}})),
+      duplicate_batches_(registry.counter("mutuo_receiver_batches_total",
+                                          "Result batches confirmed, by outcome",
+                                          {{"outcome", "duplicate"}})),
+      stored_results_(registry.counter("mutuo_receiver_results_stored_total",
+                                       "Probe results written to the store")),
+      acks_unsent_(registry.counter("mutuo_receiver_acks_unsent_total",
+                                    "Confirmations that could not be published (agents resend)")),
+      queue_batches_(registry.gauge("mutuo_receiver_queue_batches",
+                                    "Validated batches waiting for the store writer")),
+      queue_results_(registry.gauge("mutuo_receiver_queue_results",
+                                    "Validated results waiting for the store writer")),
+      write_seconds_(registry.histogram("mutuo_receiver_write_seconds",
+                                        "Duration of one atomic, WAL-synced store write",
+                                        kLatencyBounds)),
+      confirm_seconds_(registry.histogram(
+          "mutuo_receiver_confirm_seconds",
+          "From a batch's arrival to its confirmation being published", kLatencyBounds)),
+      group_results_(registry.histogram("mutuo_receiver_write_group_results",
+                                        "Results per store write",
+                                        {64, 256, 1024, 4096, 16384, 65536})) {
+  writer_ = std::thread([this] { write_loop(); });
+}
+
+void Receiver::close() {
   {
     std::lock_guard lock(mu_);
-    stats_.rejected[reason] += count;
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  space_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+Receiver::~Receiver() { close(); }
+
+void Receiver::reject(const std::string& topic, const std::string& reason,
+                      const std::string& detail, uint64_t results) {
+  {
+    std::lock_guard lock(mu_);
+    rejected_[reason] += results ? results : 1;
+  }
+  if (results) {
+    registry_.counter("mutuo_receiver_rejected_results_total",
+                      "Results dropped from an otherwise valid batch, by reason",
+                      {{"reason", reason}})
+        .inc(results);
+  } else {
+    registry_.counter("mutuo_receiver_rejected_batches_total",
+                      "Messages rejected whole (not stored, not confirmed), by reason",
+                      {{"reason", reason}})
+        .inc();
   }
   uint64_t suppressed = 0;
   if (log_limiter_.allow(&suppressed)) {
-    spdlog::warn("rejected {} on {}: {}{}", count > 1 ? std::to_string(count) + " results" : "message",
-                 topic, reason, suppressed ? fmt::format(" ({} more suppressed)", suppressed) : "");
+    spdlog::warn("rejected {} on {}: {}{}",
+                 results ? std::to_string(results) + " results" : std::string("message"), topic,
+                 detail, suppressed ? fmt::format(" ({} more suppressed)", suppressed) : "");
   }
 }
 
 void Receiver::handle(const MqttMessage& m) {
+  const auto received = std::chrono::steady_clock::now();
   auto parsed = topics::parse(m.topic);
-  if (!parsed || parsed->kind != topics::Kind::kResults) return reject(m.topic, "unexpected topic");
+  if (!parsed || parsed->kind != topics::Kind::kResults) {
+    return reject(m.topic, "bad_topic", "not a results topic");
+  }
   auto decoded = decode_results(m.payload);
-  if (!decoded) return reject(m.topic, decoded.error());
+  if (!decoded) return reject(m.topic, reason_of(decoded.error()), decoded.error());
   ResultBatch batch = std::move(decoded).value();
   // The broker lets an agent publish only on its own topic, so the topic's id is
   // the trusted one; a payload naming someone else is refused.
-  if (batch.agent != parsed->id) return reject(m.topic, "agent differs from topic");
+  if (batch.agent != parsed->id) {
+    return reject(m.topic, "agent_mismatch", "agent '" + batch.agent + "' differs from topic");
+  }
 
   const int64_t now = now_ms();
   std::vector<ProbeResult> keep;
@@ -47,29 +128,114 @@ void Receiver::handle(const MqttMessage& m) {
       keep.push_back(std::move(r));
     }
   }
-  if (future) reject(m.topic, "timestamp in the future", future);
-  if (old) reject(m.topic, "timestamp too old", old);
+  if (future) reject(m.topic, "future_timestamp", "timestamp in the future", future);
+  if (old) reject(m.topic, "old_timestamp", "timestamp older than the raw retention", old);
 
-  auto written = store_.write(batch.agent, keep);
+  std::unique_lock lock(mu_);
+  space_cv_.wait(lock, [&] {
+    return stopping_ || queue_.empty() || queued_results_ + keep.size() <= config_.max_queue_results;
+  });
+  if (stopping_) return;  // not confirmed: the agent resends it to the next receiver run
+  queued_results_ += keep.size();
+  queue_.push_back({{std::move(batch.agent), batch.batch, std::move(keep)}, received});
+  queue_batches_.set(static_cast<double>(queue_.size()));
+  queue_results_.set(static_cast<double>(queued_results_));
+  lock.unlock();
+  queue_cv_.notify_one();
+}
+
+void Receiver::write_loop() {
+  std::vector<Queued> group;
+  for (;;) {
+    group.clear();
+    {
+      std::unique_lock lock(mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      std::size_t results = 0;
+      while (!queue_.empty() &&
+             (group.empty() || results + queue_.front().batch.results.size() <=
+                                   config_.max_group_results)) {
+        results += queue_.front().batch.results.size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_results_ -= results;
+      writing_ = true;
+      queue_batches_.set(static_cast<double>(queue_.size()));
+      queue_results_.set(static_cast<double>(queued_results_));
+    }
+    space_cv_.notify_all();
+    write_group(group);
+    {
+      std::lock_guard lock(mu_);
+      writing_ = false;
+    }
+    space_cv_.notify_all();
+  }
+}
+
+void Receiver::write_group(std::vector<Queued>& group) {
+  std::vector<const IncomingBatch*> batches;
+  batches.reserve(group.size());
+  std::size_t results = 0;
+  for (const auto& q : group) {
+    batches.push_back(&q.batch);
+    results += q.batch.results.size();
+  }
+  group_results_.observe(static_cast<double>(results));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto written = store_.write_batches(batches);
+  const auto t1 = std::chrono::steady_clock::now();
+  write_seconds_.observe(Seconds(t1 - t0).count());
   if (!written) {
-    // Not confirmed: the agent resends it later.
-    spdlog::error("batch {} from {} not stored: {}", batch.batch, batch.agent, written.error());
+    // Not confirmed: the agents resend these batches later.
+    spdlog::error("{} batches not stored: {}", group.size(), written.error());
     std::lock_guard lock(mu_);
-    ++stats_.rejected["store error"];
+    rejected_["store_error"] += group.size();
+    registry_.counter("mutuo_receiver_rejected_batches_total",
+                      "Messages rejected whole (not stored, not confirmed), by reason",
+                      {{"reason", "store_error"}})
+        .inc(group.size());
     return;
   }
-  {
-    std::lock_guard lock(mu_);
-    ++stats_.batches;
-    stats_.results += *written;
+  std::map<std::string, std::vector<uint64_t>> by_agent;
+  uint64_t stored_results = 0, fresh = 0;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    by_agent[group[i].batch.agent].push_back(group[i].batch.batch);
+    if ((*written)[i]) {
+      ++fresh;
+      stored_results += group[i].batch.results.size();
+    }
   }
-  Ack ack{batch.agent, {batch.batch}};
-  session_.publish({topics::acks(batch.agent), encode(ack), 1, false});
+  stored_batches_.inc(fresh);
+  duplicate_batches_.inc(group.size() - fresh);
+  stored_results_.inc(stored_results);
+  for (auto& [agent, numbers] : by_agent) {
+    for (std::size_t at = 0; at < numbers.size(); at += kMaxBatchesPerAck) {
+      Ack ack{agent, {numbers.begin() + static_cast<std::ptrdiff_t>(at),
+                      numbers.begin() + static_cast<std::ptrdiff_t>(
+                                            std::min(numbers.size(), at + kMaxBatchesPerAck))}};
+      if (!ack_({topics::acks(agent), encode(ack), 1, false})) acks_unsent_.inc();
+    }
+  }
+  const auto t2 = std::chrono::steady_clock::now();
+  for (const auto& q : group) confirm_seconds_.observe(Seconds(t2 - q.received).count());
 }
 
 ReceiverStats Receiver::stats() const {
+  ReceiverStats s;
+  s.batches = stored_batches_.value() + duplicate_batches_.value();
+  s.duplicates = duplicate_batches_.value();
+  s.results = stored_results_.value();
   std::lock_guard lock(mu_);
-  return stats_;
+  s.rejected = rejected_;
+  return s;
+}
+
+bool Receiver::flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return space_cv_.wait_for(lock, timeout, [&] { return queue_.empty() && !writing_; });
 }
 
 }  // namespace mutuo::receiver

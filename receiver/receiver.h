@@ -1,55 +1,113 @@
 // Receiver: validates result batches from the bus, stores them, and confirms
 // each stored batch to its agent on acks/{agent} (DESIGN.md, "Delivery").
 //
-// Batch handling: a batch whose JSON or structure is invalid is rejected whole
-// (counted by reason, not confirmed). In a valid batch, results with timestamps
-// too far in the future or past are dropped one by one (counted); the others are
-// stored and the batch is confirmed, since resending it would not change them.
+// Pipeline: handle() runs on the MQTT callback thread; it decodes and validates
+// a batch and queues it. One writer thread takes everything queued (up to
+// max_group_results), writes it to the store in one atomic, WAL-synced RocksDB
+// write, and only then publishes the confirmations, one message per agent with
+// all its batch numbers in that write. While it writes, the next batches are
+// decoded and queue up, so groups grow with load. When the queue is full,
+// handle() waits: the broker keeps the rest (and the agents their buffers).
 //
-// Threading: handle() is called from one thread at a time (the MQTT callback).
+// Batch handling:
+//   - rejected whole, counted by reason and not confirmed: a topic that is not
+//     results/{agent}, an oversize payload, malformed JSON, a message failing
+//     the schema (any invalid result fails the batch: the codec decodes all or
+//     nothing), and a payload whose "agent" differs from the topic's.
+//   - per result: results timestamped more than max_future_ms ahead or
+//     max_age_ms behind the receiver's clock are dropped and counted; the rest
+//     are stored and the batch is confirmed (resending it would not change them).
+//   - a batch already stored (a resend) is confirmed again without a write.
+//   - a failed store write is logged and counted and not confirmed; the agents
+//     resend those batches.
+//
+// Threading: handle() from one thread at a time; stats() and flush() from any.
 #pragma once
 
-#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/mqtt_session.h"
 #include "receiver/store_writer.h"
 
 namespace mutuo::receiver {
 
 struct ReceiverConfig {
-  int64_t max_future_ms = 10 * 60 * 1000;           // clock skew we accept
-  int64_t max_age_ms = 7LL * 24 * 60 * 60 * 1000;    // older than raw retention: dropped
+  int64_t max_future_ms = 10 * 60 * 1000;          // clock skew we accept
+  int64_t max_age_ms = 7LL * 24 * 60 * 60 * 1000;   // older than raw retention: dropped
+  std::size_t max_queue_results = 200'000;         // handle() waits beyond this
+  std::size_t max_group_results = 50'000;          // results in one store write
 };
 
 struct ReceiverStats {
-  uint64_t batches = 0;  // stored and confirmed
-  uint64_t results = 0;  // stored
-  std::map<std::string, uint64_t> rejected;  // by reason
+  uint64_t batches = 0;     // confirmed (stored now or before)
+  uint64_t duplicates = 0;  // of which already stored
+  uint64_t results = 0;     // stored
+  std::map<std::string, uint64_t> rejected;  // batches and results, by reason
 };
 
 class Receiver {
  public:
-  // `store` and `session` must outlive the Receiver.
-  Receiver(ReceiverConfig config, StoreWriter& store, MqttSession& session);
+  // Publishes one confirmation; false when it could not be sent (the agent then
+  // resends the batch and it is confirmed again).
+  using AckSink = std::function<bool(const MqttMessage&)>;
+
+  // `store` and `registry` must outlive the Receiver. Starts the writer thread.
+  Receiver(ReceiverConfig config, StoreWriter& store, AckSink ack, metrics::Registry& registry);
+  // Writes and confirms what is queued, then stops the writer thread. Later
+  // handle() calls drop their message unconfirmed. Idempotent.
+  void close();
+  ~Receiver();  // close()
 
   void handle(const MqttMessage& message);
   ReceiverStats stats() const;
+  // Waits until everything handled so far is written (or failed), up to `timeout`.
+  bool flush(std::chrono::milliseconds timeout);
 
  private:
-  void reject(const std::string& topic, const std::string& reason, uint64_t count = 1);
+  struct Queued {
+    IncomingBatch batch;
+    std::chrono::steady_clock::time_point received;
+  };
+  void reject(const std::string& topic, const std::string& reason, const std::string& detail,
+              uint64_t results = 0);
+  void write_loop();
+  void write_group(std::vector<Queued>& group);
 
   const ReceiverConfig config_;
   StoreWriter& store_;
-  MqttSession& session_;
-  mutable std::mutex mu_;  // guards stats_
-  ReceiverStats stats_;
+  AckSink ack_;
+  metrics::Registry& registry_;
   LogLimiter log_limiter_{10, std::chrono::seconds(10)};
+
+  metrics::Counter& stored_batches_;
+  metrics::Counter& duplicate_batches_;
+  metrics::Counter& stored_results_;
+  metrics::Counter& acks_unsent_;
+  metrics::Gauge& queue_batches_;
+  metrics::Gauge& queue_results_;
+  metrics::Histogram& write_seconds_;
+  metrics::Histogram& confirm_seconds_;
+  metrics::Histogram& group_results_;
+
+  mutable std::mutex mu_;
+  std::condition_variable queue_cv_;   // writer: something queued or stopping
+  std::condition_variable space_cv_;   // handle(): room in the queue; flush(): progress
+  std::deque<Queued> queue_;           // guarded by mu_
+  std::size_t queued_results_ = 0;     // guarded by mu_
+  bool writing_ = false;               // guarded by mu_
+  bool stopping_ = false;              // guarded by mu_
+  std::map<std::string, uint64_t> rejected_;  // guarded by mu_
+  std::thread writer_;
 };
 
 }  // namespace mutuo::receiver

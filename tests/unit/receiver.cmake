@@ -1,1 +1,2 @@
 mutuo_unit_test(store_writer_test LABELS "receiver" LIBS mutuo_receiver_core)
+mutuo_unit_test(store_encoding_test LABELS "receiver;common")

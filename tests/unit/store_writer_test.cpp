@@ -72,3 +72,172 @@ TEST_CASE("a late result is stored but does not replace the latest") {
   store::SeriesId ab{"a", TargetKind::kPeer, "b", "udp"};
   CHECK((*reader)->range(ab, 0, 10000, 100).size() == 2);
 }
+
+namespace {
+constexpr int64_t kT0 = 1733320800000;  // an hour boundary
+store::SeriesId kAB{"a", TargetKind::kPeer, "b", "udp"};
+
+receiver::IncomingBatch batch_of(uint64_t n, int64_t from_ts, int results) {
+  receiver::IncomingBatch b{"a", n, {}};
+  for (int i = 0; i < results; ++i) {
+    auto r = udp("b", from_ts + i * 10000, 10);
+    r.rtt_ms = Rtt{1, 1.0 + i, 20};
+    b.results.push_back(r);
+  }
+  return b;
+}
+
+uint64_t total_count(const std::vector<store::SeriesPoint>& points) {
+  uint64_t n = 0;
+  for (const auto& p : points) n += p.count;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("a resent batch is confirmed again but counted once in the rollups") {
+  TempDir dir;
+  auto writer = receiver::StoreWriter::open((dir.path / "db").string());
+  REQUIRE(writer);
+  auto b1 = batch_of(1, kT0, 6), b2 = batch_of(2, kT0 + 60000, 6);
+  auto first = (*writer)->write_batches({&b1});
+  REQUIRE(first);
+  CHECK((*first)[0]);
+  auto again = (*writer)->write_batches({&b1, &b2, &b2});  // a resend, a new one, a duplicate
+  REQUIRE(again);
+  CHECK_FALSE((*again)[0]);
+  CHECK((*again)[1]);
+  CHECK_FALSE((*again)[2]);
+
+  auto reader = store::StoreReader::open((dir.path / "db").string(), (dir.path / "sec").string());
+  REQUIRE(reader);
+  CHECK((*reader)->range(kAB, 0, kT0 + 3600000, 1000).size() == 12);
+  auto minutes = (*reader)->rollups(kAB, store::Tier::kMinute, 0, kT0 + 3600000, 100);
+  REQUIRE(minutes.size() == 2);
+  CHECK(minutes[0].ts_ms == kT0);
+  CHECK(minutes[0].count == 6);
+  CHECK(*minutes[0].mean_ms == doctest::Approx(3.5));
+  CHECK(*minutes[0].min_ms == 1.0);
+  CHECK(*minutes[0].max_ms == 6.0);
+  CHECK(*minutes[0].loss == 0.0);
+  auto hours = (*reader)->rollups(kAB, store::Tier::kHour, 0, kT0 + 3600000, 100);
+  REQUIRE(hours.size() == 1);
+  CHECK(hours[0].count == 12);
+}
+
+TEST_CASE("late results merge into the buckets they belong to, not the latest") {
+  TempDir dir;
+  auto writer = receiver::StoreWriter::open((dir.path / "db").string());
+  REQUIRE(writer);
+  auto now = batch_of(10, kT0 + 7200000, 3);
+  auto late = batch_of(4, kT0, 3);  // an agent flushing its buffer two hours later
+  auto late2 = batch_of(5, kT0 + 30000, 2);
+  REQUIRE((*writer)->write_batches({&now}));
+  REQUIRE((*writer)->write_batches({&late}));
+  REQUIRE((*writer)->write_batches({&late2}));
+  auto reader = store::StoreReader::open((dir.path / "db").string(), (dir.path / "sec").string());
+  REQUIRE(reader);
+  auto minutes = (*reader)->rollups(kAB, store::Tier::kMinute, kT0, kT0 + 60000, 100);
+  REQUIRE(minutes.size() == 1);
+  CHECK(minutes[0].count == 5);  // 3 from batch 4 (0, 10, 20 s), 2 from batch 5 (30, 40 s)
+  auto latest = (*reader)->latest();
+  REQUIRE(latest.size() == 1);
+  CHECK(latest[0].result.ts_ms == kT0 + 7200000 + 20000);
+}
+
+TEST_CASE("a chart picks raw, minute or hour points by the span and the points asked for") {
+  TempDir dir;
+  auto writer = receiver::StoreWriter::open((dir.path / "db").string());
+  REQUIRE(writer);
+  // Three hours of results every 10 s: 1080 results, 180 minutes, 3 hours.
+  for (uint64_t n = 0; n < 18; ++n) {
+    auto b = batch_of(n, kT0 + static_cast<int64_t>(n) * 600000, 60);
+    REQUIRE((*writer)->write_batches({&b}));
+  }
+  auto reader = store::StoreReader::open((dir.path / "db").string(), (dir.path / "sec").string());
+  REQUIRE(reader);
+  const int64_t end = kT0 + 3 * 3600000;
+  CHECK(store::StoreReader::tier_for(3600000, 200) == store::Tier::kRaw);
+  CHECK(store::StoreReader::tier_for(30LL * 86400000, 720) == store::Tier::kHour);
+
+  auto raw = (*reader)->series(kAB, kT0, kT0 + 1800000, 500);  // 180 results fit in 500
+  CHECK(raw.tier == store::Tier::kRaw);
+  CHECK(raw.points.size() == 180);
+
+  auto minute = (*reader)->series(kAB, kT0, end, 200);  // 1080 results do not fit: minutes
+  CHECK(minute.tier == store::Tier::kMinute);
+  CHECK(minute.step_ms == 60000);
+  CHECK(minute.points.size() == 180);
+  CHECK(total_count(minute.points) == 1080);
+
+  auto hour = (*reader)->series(kAB, kT0, end, 100);  // 180 minutes do not fit: hours
+  CHECK(hour.tier == store::Tier::kHour);
+  CHECK(hour.points.size() == 3);
+  CHECK(total_count(hour.points) == 1080);
+  // Rollups agree with the raw results they summarize.
+  auto all_raw = (*reader)->range(kAB, kT0, kT0 + 3600000, 10000);
+  double sum = 0;
+  for (const auto& r : all_raw) sum += r.rtt_ms->avg;
+  CHECK(hour.points[0].count == all_raw.size());
+  CHECK(*hour.points[0].mean_ms == doctest::Approx(sum / static_cast<double>(all_raw.size())));
+}
+
+TEST_CASE("retention: after compaction old raw results are gone and their rollups remain") {
+  TempDir dir;
+  int64_t fake_now = kT0 + 3600000;
+  receiver::StoreWriterOptions options;
+  options.families.retention = {2 * 3600000, 30LL * 86400000, 365LL * 86400000};
+  options.families.now_ms = [&fake_now] { return fake_now; };
+  auto writer = receiver::StoreWriter::open((dir.path / "db").string(), options);
+  REQUIRE(writer);
+  auto old_batch = batch_of(1, kT0, 6);
+  auto new_batch = batch_of(2, kT0 + 5 * 3600000, 6);
+  REQUIRE((*writer)->write_batches({&old_batch, &new_batch}));
+  REQUIRE((*writer)->compact());
+  auto reader = store::StoreReader::open((dir.path / "db").string(), (dir.path / "sec").string());
+  REQUIRE(reader);
+  CHECK((*reader)->range(kAB, 0, kT0 + 86400000, 100).size() == 12);  // nothing old yet
+
+  fake_now = kT0 + 4 * 3600000;  // the first batch is now 4 h old, beyond raw's 2 h
+  REQUIRE((*writer)->compact());
+  (*reader)->catch_up();
+  auto raw = (*reader)->range(kAB, 0, kT0 + 86400000, 100);
+  CHECK(raw.size() == 6);
+  CHECK(raw.front().ts_ms == kT0 + 5 * 3600000);
+  CHECK(total_count((*reader)->rollups(kAB, store::Tier::kMinute, 0, kT0 + 86400000, 100)) == 12);
+  CHECK(total_count((*reader)->rollups(kAB, store::Tier::kHour, 0, kT0 + 86400000, 100)) == 12);
+
+  fake_now = kT0 + 40LL * 86400000;  // beyond the minute tier's 30 days, within the hour's year
+  REQUIRE((*writer)->compact());
+  (*reader)->catch_up();
+  CHECK((*reader)->range(kAB, 0, kT0 + 86400000, 100).empty());
+  CHECK((*reader)->rollups(kAB, store::Tier::kMinute, 0, kT0 + 86400000, 100).empty());
+  CHECK(total_count((*reader)->rollups(kAB, store::Tier::kHour, 0, kT0 + 86400000, 100)) == 12);
+}
+
+TEST_CASE("on disk after compaction a result takes about ten bytes") {
+  TempDir dir;
+  receiver::StoreWriterOptions options;
+  options.families.now_ms = [] { return kT0 + 86400000; };  // the results are a day old
+  auto writer = receiver::StoreWriter::open((dir.path / "db").string(), options);
+  REQUIRE(writer);
+  std::mt19937 rng(1);
+  std::uniform_int_distribution<int> rtt(500, 40000);  // µs
+  const int kPeers = 20, kRounds = 1000;
+  for (int round = 0; round < kRounds; ++round) {
+    receiver::IncomingBatch b{"fra-1", static_cast<uint64_t>(round), {}};
+    for (int p = 0; p < kPeers; ++p) {
+      auto r = udp("peer-" + std::to_string(p), kT0 + round * 10000, 10);
+      double a = rtt(rng) / 1000.0;
+      r.rtt_ms = Rtt{a, a + 0.2, a + 1.1};
+      b.results.push_back(r);
+    }
+    REQUIRE((*writer)->write_batches({&b}));
+  }
+  REQUIRE((*writer)->compact());
+  auto raw_bytes = (*writer)->property(store::kRawCf, "rocksdb.total-sst-files-size");
+  REQUIRE(raw_bytes);
+  double per_result = static_cast<double>(*raw_bytes) / (kPeers * kRounds);
+  MESSAGE("raw bytes per result after compaction: " << per_result);
+  CHECK(per_result > 1.0);  // all still there
+  CHECK(per_result < 12.0);
+}

@@ -1,0 +1,152 @@
+#include "common/store_families.h"
+
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
+#include <rocksdb/merge_operator.h>
+#include <rocksdb/table.h>
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+#include "common/store_layout.h"
+#include "common/store_rollup.h"
+
+namespace mutuo::store {
+
+namespace {
+
+// Folds rollup merge operands. A value that does not decode (it never should)
+// is skipped with a log line rather than failing every read of the key.
+class RollupMergeOperator : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice& /*key*/, const rocksdb::Slice* existing,
+             const rocksdb::Slice& value, std::string* new_value,
+             rocksdb::Logger* /*logger*/) const override {
+    auto add = Rollup::decode(value.ToStringView());
+    if (!existing) {
+      *new_value = value.ToString();
+      return true;
+    }
+    auto base = Rollup::decode(existing->ToStringView());
+    if (!base || !add) {
+      spdlog::error("rollup merge skipped an undecodable value");
+      *new_value = base ? existing->ToString() : value.ToString();
+      return true;
+    }
+    Rollup merged = std::move(base).value();
+    merged.merge(*add);
+    *new_value = merged.encode();
+    return true;
+  }
+  const char* Name() const override { return "mutuo.RollupMerge"; }
+};
+
+enum class AgeFrom { kRawKey, kRollupKey, kValue };
+
+class RetentionFilter : public rocksdb::CompactionFilter {
+ public:
+  RetentionFilter(AgeFrom from, int64_t cutoff_ms) : from_(from), cutoff_ms_(cutoff_ms) {}
+
+  Decision FilterV2(int /*level*/, const rocksdb::Slice& key, ValueType type,
+                    const rocksdb::Slice& value, std::string* /*new_value*/,
+                    std::string* /*skip_until*/) const override {
+    if (type != kValue && type != kMergeOperand) return Decision::kKeep;
+    std::optional<int64_t> ts;
+    if (from_ == AgeFrom::kValue) {
+      if (value.size() >= 8) ts = static_cast<int64_t>(get_big_endian(value.ToStringView(), 8));
+    } else {
+      ts = key_timestamp(key.ToStringView(), from_ == AgeFrom::kRawKey);
+    }
+    return ts && *ts < cutoff_ms_ ? Decision::kRemove : Decision::kKeep;
+  }
+  const char* Name() const override { return "mutuo.Retention"; }
+
+ private:
+  const AgeFrom from_;
+  const int64_t cutoff_ms_;
+};
+
+class RetentionFilterFactory : public rocksdb::CompactionFilterFactory {
+ public:
+  RetentionFilterFactory(AgeFrom from, int64_t keep_ms, std::function<int64_t()> now)
+      : from_(from), keep_ms_(keep_ms), now_(std::move(now)) {}
+
+  std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
+      const rocksdb::CompactionFilter::Context& /*context*/) override {
+    // One cutoff per compaction: cheap per key, and exact enough for days.
+    return std::make_unique<RetentionFilter>(from_, now_() - keep_ms_);
+  }
+  const char* Name() const override { return "mutuo.RetentionFactory"; }
+
+ private:
+  const AgeFrom from_;
+  const int64_t keep_ms_;
+  const std::function<int64_t()> now_;
+};
+
+rocksdb::ColumnFamilyOptions family_options(std::size_t block_size, bool bloom) {
+  rocksdb::ColumnFamilyOptions o;
+  // Fast compression where data is rewritten often, zstd where it settles.
+  o.compression = rocksdb::kLZ4Compression;
+  o.bottommost_compression = rocksdb::kZSTD;
+  o.bottommost_compression_opts.enabled = true;
+  o.bottommost_compression_opts.level = 6;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_size = block_size;
+  if (bloom) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
+}  // namespace
+
+std::vector<rocksdb::ColumnFamilyDescriptor> family_descriptors(const FamilyConfig& config) {
+  auto now = config.now_ms ? config.now_ms : std::function<int64_t()>(now_ms);
+  constexpr uint64_t kDay = 24 * 3600;
+
+  auto raw = family_options(32 * 1024, false);
+  raw.compaction_filter_factory =
+      std::make_shared<RetentionFilterFactory>(AgeFrom::kRawKey, config.retention.raw_ms, now);
+  raw.periodic_compaction_seconds = kDay;
+  if (config.primary) raw.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+
+  auto latest = family_options(4 * 1024, true);
+
+  auto merge = std::make_shared<RollupMergeOperator>();
+  auto minute = family_options(16 * 1024, false);
+  minute.merge_operator = merge;
+  minute.compaction_filter_factory = std::make_shared<RetentionFilterFactory>(
+      AgeFrom::kRollupKey, config.retention.minute_ms, now);
+  minute.periodic_compaction_seconds = kDay;
+
+  auto hour = family_options(16 * 1024, false);
+  hour.merge_operator = merge;
+  hour.compaction_filter_factory = std::make_shared<RetentionFilterFactory>(
+      AgeFrom::kRollupKey, config.retention.hour_ms, now);
+  hour.periodic_compaction_seconds = 7 * kDay;
+
+  auto batches = family_options(4 * 1024, true);
+  batches.compaction_filter_factory =
+      std::make_shared<RetentionFilterFactory>(AgeFrom::kValue, config.retention.raw_ms, now);
+  batches.periodic_compaction_seconds = kDay;
+
+  return {{rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+          {kRawFamily, raw},
+          {kLatestFamily, latest},
+          {kMinuteFamily, minute},
+          {kHourFamily, hour},
+          {kBatchesFamily, batches}};
+}
+
+rocksdb::DBOptions primary_db_options() {
+  rocksdb::DBOptions o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  o.max_open_files = -1;  // lets dashboards open this store as secondaries
+  o.max_background_jobs = 2;
+  o.bytes_per_sync = 1 << 20;
+  o.allow_concurrent_memtable_write = false;  // one writer thread; the raw memtable needs it
+  return o;
+}
+
+}  // namespace mutuo::store

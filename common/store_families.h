@@ -1,0 +1,51 @@
+// How the receiver's RocksDB is configured: its column families (layout in
+// common/store_layout.h), the rollup merge operator and retention. The writer
+// (receiver/) and the readers (StoreReader) open the store with the same
+// descriptors, so a secondary instance folds rollup merge operands exactly as
+// the primary does.
+//
+// Retention is enforced inside RocksDB by a compaction filter: a raw result, a
+// minute or an hour bucket whose key timestamp is older than its tier's
+// retention is dropped when compaction next rewrites its file, and
+// periodic_compaction_seconds makes RocksDB rewrite every file at least once a
+// day (a week for the hour tier). No scan of the data ever runs on the write
+// path. The batch ledger is kept as long as raw results.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace mutuo::store {
+
+struct Retention {
+  int64_t raw_ms = 7LL * 24 * 3600 * 1000;        // 7 days
+  int64_t minute_ms = 90LL * 24 * 3600 * 1000;    // 90 days
+  int64_t hour_ms = 2LL * 365 * 24 * 3600 * 1000;  // 2 years
+};
+
+struct FamilyConfig {
+  Retention retention;
+  // Wall clock in ms for retention decisions; tests pass a fake one. Called from
+  // RocksDB's compaction threads.
+  std::function<int64_t()> now_ms;
+  // The primary (the receiver) appends raw results to an unsorted memtable
+  // (sorted once, when flushed): ingest never reads raw keys back. Readers keep
+  // the default sorted memtable, which range scans need.
+  bool primary = false;
+};
+
+// Column family handles, in the order family_descriptors() lists them.
+enum Family : std::size_t { kDefaultCf = 0, kRawCf, kLatestCf, kMinuteCf, kHourCf, kBatchesCf };
+inline constexpr std::size_t kFamilyCount = 6;
+
+std::vector<rocksdb::ColumnFamilyDescriptor> family_descriptors(const FamilyConfig& config);
+
+// Database-wide options for the primary (the receiver).
+rocksdb::DBOptions primary_db_options();
+
+}  // namespace mutuo::store

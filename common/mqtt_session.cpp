@@ -44,8 +44,16 @@ MqttSession::MqttSession(MqttConfig config) : config_(std::move(config)) {
   if (config_.server_uri.starts_with("ssl://") || config_.server_uri.starts_with("mqtts://")) {
     mqtt::ssl_options ssl;
     if (!config_.ca_file.empty()) ssl.set_trust_store(config_.ca_file);
-    ssl.set_enable_server_cert_auth(true);
-    ssl.set_verify(true);
+    // Verify the certificate chain and that it names the host we connect to,
+    // unless told explicitly not to.
+    ssl.set_enable_server_cert_auth(!config_.tls_insecure);
+    ssl.set_verify(!config_.tls_insecure);
+    ssl.set_error_handler([](const std::string& msg) { spdlog::warn("TLS: {}", msg); });
+    if (config_.tls_insecure) {
+      spdlog::warn("TLS certificate verification is OFF for {} (--tls-insecure): anyone on the "
+                   "path can impersonate the broker",
+                   config_.server_uri);
+    }
     options_->set_ssl(ssl);
   }
   mqtt::properties props;

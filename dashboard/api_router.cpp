@@ -1,12 +1,20 @@
 #include "dashboard/api_router.h"
 
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
 #include "dashboard/api_json.h"
+#include "dashboard/random_token.h"
 
 namespace mutuo::dashboard {
+
+using nlohmann::json;
 
 namespace {
 
 constexpr const char* kJson = "application/json";
+constexpr std::size_t kMaxBody = 64 * 1024;
 
 // The page is inline-only: no script, style or request may come from elsewhere.
 constexpr const char* kPagePolicy =
@@ -14,46 +22,359 @@ constexpr const char* kPagePolicy =
     "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'";
 
-HttpResponse json_response(int status, const nlohmann::json& body) {
+HttpResponse json_response(int status, const json& body) {
   return {status,
           kJson,
           body.dump(),
           {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}}};
 }
 
+HttpResponse error(int status, const std::string& message) {
+  return json_response(status, error_json(message));
+}
+
+HttpResponse method_not_allowed(const char* allow) {
+  HttpResponse r = error(405, "method not allowed");
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+bool is_read(std::string_view method) { return method == "GET" || method == "HEAD"; }
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> parts;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    auto end = path.find('/');
+    parts.push_back(path.substr(0, end));
+    if (end == std::string_view::npos) break;
+    path.remove_prefix(end);
+  }
+  return parts;
+}
+
+// The request body as a JSON object, or the answer refusing it.
+std::optional<json> json_body(const HttpRequest& req, HttpResponse* refusal) {
+  if (req.body.size() > kMaxBody) {
+    *refusal = error(413, "request body larger than 64 KiB");
+    return std::nullopt;
+  }
+  if (!req.content_type.starts_with("application/json")) {
+    *refusal = error(415, "send the request body as application/json");
+    return std::nullopt;
+  }
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    *refusal = error(400, "the request body is not a JSON object");
+    return std::nullopt;
+  }
+  return j;
+}
+
+std::string string_field(const json& j, const char* name) {
+  auto it = j.find(name);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// A browser sends Origin on cross-site requests; when it does, it must be us.
+bool same_origin(const HttpRequest& req) {
+  if (req.origin.empty()) return true;
+  return req.origin == "http://" + req.host || req.origin == "https://" + req.host;
+}
+
+json agent_json(const AgentRecord& a) {
+  return {{"id", a.id},
+          {"display_name", a.display_name},
+          {"labels", a.labels},
+          {"enabled", a.enabled},
+          {"created", a.created_ms},
+          {"token_issued", a.token_issued_ms}};
+}
+
+int registrar_status(RegistrarError e) {
+  switch (e) {
+    case RegistrarError::kInvalid: return 400;
+    case RegistrarError::kNotFound: return 404;
+    case RegistrarError::kConflict: return 409;
+    case RegistrarError::kBroker: return 502;
+    case RegistrarError::kStore: return 500;
+  }
+  return 500;
+}
+
 }  // namespace
+
+std::string cookie_value(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    auto end = header.find(';');
+    std::string_view pair = header.substr(0, end);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    auto eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+      return std::string(pair.substr(eq + 1));
+    }
+    if (end == std::string_view::npos) break;
+    header.remove_prefix(end + 1);
+  }
+  return "";
+}
+
+bool SetupToken::active() const {
+  std::lock_guard lock(mu_);
+  return !token_.empty();
+}
+
+bool SetupToken::consume(const std::string& candidate) {
+  std::lock_guard lock(mu_);
+  if (token_.empty() || !secrets_equal(candidate, token_)) return false;
+  token_.clear();
+  return true;
+}
+
+struct ApiRouter::Caller {
+  std::string session_id;
+  Session session;
+};
 
 ApiRouter::ApiRouter(ApiSources sources) : sources_(std::move(sources)) {}
 
-HttpResponse ApiRouter::handle(std::string_view method, std::string_view path) const {
-  enum class Route { kPage, kAgents, kMatrix, kHealth };
+HttpResponse ApiRouter::start_session(const UserRecord& user) const {
+  auto [id, session] = sources_.sessions->create(user.name, user.role, sources_.now_ms());
+  HttpResponse r = json_response(200, {{"user", user.name},
+                                       {"role", role_name(user.role)},
+                                       {"csrf", session.csrf},
+                                       {"expires", session.expires_ms}});
+  std::string cookie = std::string(kSessionCookie) + "=" + id +
+                       "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                       std::to_string(sources_.sessions->ttl_ms() / 1000);
+  if (sources_.secure_cookies) cookie += "; Secure";
+  r.headers.emplace_back("Set-Cookie", cookie);
+  return r;
+}
+
+HttpResponse ApiRouter::login(const HttpRequest& req) const {
+  HttpResponse refusal;
+  auto body = json_body(req, &refusal);
+  if (!body) return refusal;
+  std::string name = string_field(*body, "username");
+  std::string password = string_field(*body, "password");
+  int64_t now = sources_.now_ms();
+  if (int64_t wait = sources_.login_limiter->retry_after_ms(req.remote_addr, name, now); wait > 0) {
+    HttpResponse r = error(429, "too many failed logins; try again later");
+    r.headers.emplace_back("Retry-After", std::to_string((wait + 999) / 1000));
+    return r;
+  }
+  auto user = sources_.accounts->authenticate(name, password);
+  if (!user) {
+    sources_.login_limiter->record_failure(req.remote_addr, name, now);
+    spdlog::warn("failed login from {}", req.remote_addr);
+    return error(401, "wrong user name or password");
+  }
+  sources_.login_limiter->record_success(name);
+  spdlog::info("user {} logged in from {}", user->name, req.remote_addr);
+  return start_session(*user);
+}
+
+HttpResponse ApiRouter::setup(const HttpRequest& req) const {
+  bool active = sources_.setup != nullptr && sources_.setup->active() && sources_.accounts->empty();
+  if (is_read(req.method)) return json_response(200, {{"needed", active}});
+  if (req.method != "POST") return method_not_allowed("GET, HEAD, POST");
+  if (!active) return error(409, "setup is done: log in instead");
+  HttpResponse refusal;
+  auto body = json_body(req, &refusal);
+  if (!body) return refusal;
+  int64_t now = sources_.now_ms();
+  if (sources_.login_limiter->retry_after_ms(req.remote_addr, "(setup)", now) > 0) {
+    return error(429, "too many failed attempts; try again later");
+  }
+  std::string name = string_field(*body, "username");
+  std::string password = string_field(*body, "password");
+  if (auto why = invalid_user_name(name)) return error(400, *why);
+  if (auto why = invalid_password(password)) return error(400, *why);
+  if (!sources_.setup->consume(string_field(*body, "token"))) {
+    sources_.login_limiter->record_failure(req.remote_addr, "(setup)", now);
+    return error(403, "wrong or used setup token");
+  }
+  auto user = sources_.accounts->create_first_admin(name, password, now);
+  if (!user) return error(409, user.error());
+  spdlog::info("first admin {} created through the setup page", user->name);
+  return start_session(*user);
+}
+
+HttpResponse ApiRouter::session_info(const HttpRequest& req) const {
+  auto s = sources_.sessions->find(cookie_value(req.cookie, kSessionCookie), sources_.now_ms());
+  if (!s) {
+    bool setup = sources_.setup != nullptr && sources_.setup->active() && sources_.accounts->empty();
+    HttpResponse r = error(401, "not logged in");
+    r.body = json{{"error", "not logged in"}, {"setup_needed", setup}}.dump();
+    return r;
+  }
+  return json_response(200, {{"user", s->user},
+                             {"role", role_name(s->role)},
+                             {"csrf", s->csrf},
+                             {"expires", s->expires_ms}});
+}
+
+HttpResponse ApiRouter::registry(const HttpRequest& req,
+                                 const std::vector<std::string_view>& parts) const {
+  // parts: ["api", "registry", id?, action?]
+  if (parts.size() == 2 && is_read(req.method)) {
+    json list = json::array();
+    if (sources_.registrar != nullptr) {
+      for (const auto& a : sources_.registrar->agents()) list.push_back(agent_json(a));
+    }
+    return json_response(200, {{"agents", std::move(list)}});
+  }
+  if (sources_.registrar == nullptr) return error(503, "agent registration is not configured");
+  auto issued = [this](const IssuedToken& t, int status) {
+    return json_response(status,
+                         {{"agent", agent_json(t.agent)},
+                          {"token", t.token},
+                          {"command", agent_command(t.agent, t.token, sources_.agent_broker_uri,
+                                                    sources_.agent_ca_file)}});
+  };
+  if (parts.size() == 2) {
+    if (req.method != "POST") return method_not_allowed("GET, HEAD, POST");
+    HttpResponse refusal;
+    auto body = json_body(req, &refusal);
+    if (!body) return refusal;
+    RegistrationRequest r;
+    r.id = string_field(*body, "id");
+    r.display_name = string_field(*body, "display_name");
+    if (auto labels = body->find("labels"); labels != body->end() && !labels->is_null()) {
+      if (!labels->is_object()) return error(400, "labels must be an object of strings");
+      for (const auto& [k, v] : labels->items()) {
+        if (!v.is_string()) return error(400, "label '" + k + "' is not a string");
+        r.labels[k] = v.get<std::string>();
+      }
+    }
+    auto result = sources_.registrar->register_agent(std::move(r));
+    if (!result) return error(registrar_status(result.error), result.message);
+    return issued(*result.value, 201);
+  }
+  std::string id(parts[2]);
+  if (parts.size() == 3) {
+    if (req.method != "DELETE") return method_not_allowed("DELETE");
+    auto result = sources_.registrar->remove(id);
+    if (!result) return error(registrar_status(result.error), result.message);
+    return json_response(200, {{"deleted", id}});
+  }
+  if (parts.size() == 4) {
+    if (req.method != "POST") return method_not_allowed("POST");
+    if (parts[3] == "rotate") {
+      auto result = sources_.registrar->rotate(id);
+      if (!result) return error(registrar_status(result.error), result.message);
+      return issued(*result.value, 200);
+    }
+    if (parts[3] == "disable" || parts[3] == "enable") {
+      auto result = sources_.registrar->set_enabled(id, parts[3] == "enable");
+      if (!result) return error(registrar_status(result.error), result.message);
+      return json_response(200, {{"agent", agent_json(*result.value)}});
+    }
+  }
+  return error(404, "not found");
+}
+
+HttpResponse ApiRouter::users(const HttpRequest& req,
+                              const std::vector<std::string_view>& parts) const {
+  if (parts.size() == 2 && is_read(req.method)) {
+    json list = json::array();
+    for (const auto& u : sources_.accounts->list()) {
+      list.push_back({{"name", u.name}, {"role", role_name(u.role)}, {"created", u.created_ms}});
+    }
+    return json_response(200, {{"users", std::move(list)}});
+  }
+  if (parts.size() == 2) {
+    if (req.method != "POST") return method_not_allowed("GET, HEAD, POST");
+    HttpResponse refusal;
+    auto body = json_body(req, &refusal);
+    if (!body) return refusal;
+    auto role = parse_role(string_field(*body, "role"));
+    if (!role) return error(400, "role must be 'admin' or 'viewer'");
+    auto user = sources_.accounts->create(string_field(*body, "username"),
+                                          string_field(*body, "password"), *role,
+                                          sources_.now_ms());
+    if (!user) return error(400, user.error());
+    spdlog::info("user {} ({}) created", user->name, role_name(user->role));
+    return json_response(201, {{"name", user->name}, {"role", role_name(user->role)}});
+  }
+  if (parts.size() == 3) {
+    if (req.method != "DELETE") return method_not_allowed("DELETE");
+    std::string name(parts[2]);
+    auto removed = sources_.accounts->remove(name);
+    if (!removed) return error(400, removed.error());
+    sources_.sessions->remove_user(name);
+    spdlog::info("user {} deleted", name);
+    return json_response(200, {{"deleted", name}});
+  }
+  return error(404, "not found");
+}
+
+HttpResponse ApiRouter::handle(const HttpRequest& req) const {
+  const std::string_view method = req.method;
+  const std::string_view path = req.path;
+
+  // Public routes.
+  if (path == "/" || path == "/healthz") {
+    if (!is_read(method)) return method_not_allowed("GET, HEAD");
+    if (path == "/healthz") return json_response(200, {{"ok", true}});
+    return {200,
+            "text/html; charset=utf-8",
+            std::string(sources_.index_html),
+            {{"Cache-Control", "no-cache"},
+             {"X-Content-Type-Options", "nosniff"},
+             {"Content-Security-Policy", kPagePolicy},
+             {"Referrer-Policy", "no-referrer"}}};
+  }
+  if (!path.starts_with("/api/")) return error(404, "not found");
+  if (!is_read(method) && !same_origin(req)) return error(403, "cross-origin request refused");
+  if (path == "/api/login") {
+    if (method != "POST") return method_not_allowed("POST");
+    return login(req);
+  }
+  if (path == "/api/setup") return setup(req);
+  if (path == "/api/session") {
+    if (!is_read(method)) return method_not_allowed("GET, HEAD");
+    return session_info(req);
+  }
+
+  enum class Route { kAgents, kMatrix, kLogout, kRegistry, kUsers };
+  auto parts = split_path(path);
   Route route;
-  if (path == "/") {
-    route = Route::kPage;
-  } else if (path == "/api/agents") {
+  bool admin_only = false;
+  if (path == "/api/agents") {
     route = Route::kAgents;
   } else if (path == "/api/matrix") {
     route = Route::kMatrix;
-  } else if (path == "/healthz") {
-    route = Route::kHealth;
+  } else if (path == "/api/logout") {
+    route = Route::kLogout;
+  } else if (parts.size() >= 2 && parts.size() <= 4 && parts[1] == "registry") {
+    route = Route::kRegistry;
+    admin_only = !is_read(method);
+  } else if (parts.size() >= 2 && parts.size() <= 3 && parts[1] == "users") {
+    route = Route::kUsers;
+    admin_only = true;
   } else {
-    return json_response(404, error_json("not found"));
+    return error(404, "not found");
   }
-  if (method != "GET" && method != "HEAD") {
-    HttpResponse r = json_response(405, error_json("method not allowed"));
-    r.headers.emplace_back("Allow", "GET, HEAD");
-    return r;
+  if ((route == Route::kAgents || route == Route::kMatrix) && !is_read(method)) {
+    return method_not_allowed("GET, HEAD");
   }
+  if (route == Route::kLogout && method != "POST") return method_not_allowed("POST");
+
+  // Everything below needs a session; changes also need its CSRF token.
+  std::string session_id = cookie_value(req.cookie, kSessionCookie);
+  auto session = sources_.sessions->find(session_id, sources_.now_ms());
+  if (!session) return error(401, "log in first");
+  if (!is_read(method) && (req.csrf_token.empty() || !secrets_equal(req.csrf_token, session->csrf))) {
+    return error(403, "missing or wrong CSRF token (send X-CSRF-Token from GET /api/session)");
+  }
+  if (admin_only && session->role != Role::kAdmin) return error(403, "admins only");
 
   switch (route) {
-    case Route::kPage:
-      return {200,
-              "text/html; charset=utf-8",
-              std::string(sources_.index_html),
-              {{"Cache-Control", "no-cache"},
-               {"X-Content-Type-Options", "nosniff"},
-               {"Content-Security-Policy", kPagePolicy},
-               {"Referrer-Policy", "no-referrer"}}};
     case Route::kAgents: {
       auto agents = sources_.presence->snapshot();
       auto store = sources_.store();
@@ -66,10 +387,19 @@ HttpResponse ApiRouter::handle(std::string_view method, std::string_view path) c
       return json_response(200,
                            matrix_json(agents, store.latest, sources_.now_ms(), store.available));
     }
-    case Route::kHealth:
-      return json_response(200, {{"ok", true}});
+    case Route::kLogout: {
+      sources_.sessions->remove(session_id);
+      HttpResponse r = json_response(200, {{"logged_out", true}});
+      r.headers.emplace_back("Set-Cookie", std::string(kSessionCookie) +
+                                               "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+      return r;
+    }
+    case Route::kRegistry:
+      return registry(req, parts);
+    case Route::kUsers:
+      return users(req, parts);
   }
-  return json_response(500, error_json("internal error"));
+  return error(500, "internal error");
 }
 
 }  // namespace mutuo::dashboard

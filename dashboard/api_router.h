@@ -1,10 +1,22 @@
-// ApiRouter: maps an HTTP request (method and path) to the dashboard's answer.
-// It knows the routes and their JSON, not the web server, so tests call handle()
-// directly and http_server.cpp only copies the answer onto the wire.
+// ApiRouter: maps an HTTP request to the dashboard's answer. It knows the routes,
+// who may call them and their JSON, not the web server, so tests call handle()
+// directly and http_server.cpp only copies requests and answers to and from the
+// wire.
 //
-// Routes: GET / (the embedded page), GET /api/agents, GET /api/matrix,
-// GET /healthz. HEAD is answered like GET (the server drops the body). Any other
-// method on these paths: 405; any other path: 404. Errors are JSON.
+// Routes (JSON in and out; docs/security.md has the details):
+//   public:   GET / (the page), GET /healthz, GET /api/session, POST /api/login,
+//             GET /api/setup, POST /api/setup (first admin, with the one-time token)
+//   any user: GET /api/agents, GET /api/matrix, GET /api/registry, POST /api/logout
+//   admin:    POST /api/registry, POST /api/registry/{id}/rotate|disable|enable,
+//             DELETE /api/registry/{id}, GET /api/users, POST /api/users,
+//             DELETE /api/users/{name}
+// Every state-changing request (any method but GET and HEAD) other than login
+// and setup needs a live session cookie AND that session's CSRF token in the
+// X-CSRF-Token header; one with a foreign Origin is refused; a body must be
+// application/json. Login and setup are rate-limited (LoginLimiter).
+// HEAD is answered like GET (the server drops the body). Wrong method: 405;
+// unknown path: 404; not logged in: 401; no or wrong CSRF token, or a viewer
+// asking for an admin route: 403. Errors are {"error": message}.
 //
 // Threading: handle() may be called from many threads at once, provided the
 // sources it was given may be.
@@ -12,15 +24,34 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "dashboard/accounts.h"
+#include "dashboard/login_limiter.h"
 #include "dashboard/presence_table.h"
+#include "dashboard/registrar.h"
+#include "dashboard/session_store.h"
 #include "dashboard/store_view.h"
 
 namespace mutuo::dashboard {
+
+inline constexpr const char* kSessionCookie = "mutuo_session";
+
+struct HttpRequest {
+  std::string method;
+  std::string path;  // without the query string
+  std::string body;
+  std::string remote_addr;
+  std::string cookie;        // the Cookie header
+  std::string csrf_token;    // the X-CSRF-Token header
+  std::string content_type;  // the Content-Type header
+  std::string origin;        // the Origin header, empty when absent
+  std::string host;          // the Host header
+};
 
 struct HttpResponse {
   int status = 200;
@@ -29,23 +60,58 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type/Length
 };
 
+// The one-time token that lets the first admin be created from the page when no
+// user exists and none was given on the command line. Threading: any thread.
+class SetupToken {
+ public:
+  explicit SetupToken(std::string token = "") : token_(std::move(token)) {}
+  bool active() const;
+  // True (and the token used up) when `candidate` is the token.
+  bool consume(const std::string& candidate);
+
+ private:
+  mutable std::mutex mu_;
+  std::string token_;  // guarded by mu_; empty once used
+};
+
 struct ApiSources {
   const PresenceTable* presence = nullptr;     // REQUIRES: non-null, outlives the router
   std::function<StoreView::Snapshot()> store;  // the store's latest results
   std::function<bool()> broker_connected;
   std::function<int64_t()> now_ms;  // wall clock, ms since the Unix epoch
   std::string_view index_html;      // REQUIRES: outlives the router
+
+  // Security. REQUIRES: non-null and outliving the router, except registrar
+  // (null: registration answers 503) and setup (null: no setup page).
+  Accounts* accounts = nullptr;
+  SessionStore* sessions = nullptr;
+  LoginLimiter* login_limiter = nullptr;
+  Registrar* registrar = nullptr;
+  SetupToken* setup = nullptr;
+  bool secure_cookies = false;   // add Secure to the cookie (behind a TLS proxy)
+  std::string agent_broker_uri{};  // what the agent command line tells agents to use
+  std::string agent_ca_file{};     // CA file path for that command line (may be empty)
 };
 
 class ApiRouter {
  public:
   explicit ApiRouter(ApiSources sources);
 
-  // `path` is the request path without the query string.
-  HttpResponse handle(std::string_view method, std::string_view path) const;
+  HttpResponse handle(const HttpRequest& request) const;
 
  private:
+  struct Caller;
+  HttpResponse login(const HttpRequest& req) const;
+  HttpResponse setup(const HttpRequest& req) const;
+  HttpResponse session_info(const HttpRequest& req) const;
+  HttpResponse registry(const HttpRequest& req, const std::vector<std::string_view>& parts) const;
+  HttpResponse users(const HttpRequest& req, const std::vector<std::string_view>& parts) const;
+  HttpResponse start_session(const UserRecord& user) const;
+
   ApiSources sources_;
 };
+
+// The value of cookie `name` in a Cookie header, or "".
+std::string cookie_value(std::string_view header, std::string_view name);
 
 }  // namespace mutuo::dashboard

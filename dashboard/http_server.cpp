@@ -11,6 +11,7 @@ namespace {
 
 constexpr const char* kWorkerThreads = "8";
 constexpr const char* kRequestTimeoutMs = "10000";
+constexpr std::size_t kMaxRequestBody = 64 * 1024;
 
 int log_civetweb(const mg_connection*, const char* message) {
   spdlog::warn("http: {}", message);
@@ -64,10 +65,29 @@ void HttpServer::stop() {
 int HttpServer::handle(mg_connection* conn, void* self) {
   const auto& server = *static_cast<HttpServer*>(self);
   const mg_request_info* info = mg_get_request_info(conn);
-  std::string_view method = info->request_method ? info->request_method : "";
-  std::string_view path = info->local_uri ? info->local_uri : "";
+  auto header = [conn](const char* name) {
+    const char* v = mg_get_header(conn, name);
+    return std::string(v ? v : "");
+  };
+  HttpRequest req;
+  req.method = info->request_method ? info->request_method : "";
+  req.path = info->local_uri ? info->local_uri : "";
+  req.remote_addr = info->remote_addr;
+  req.cookie = header("Cookie");
+  req.csrf_token = header("X-CSRF-Token");
+  req.content_type = header("Content-Type");
+  req.origin = header("Origin");
+  req.host = header("Host");
+  // Read at most one byte past the router's limit, so it can refuse big bodies.
+  char buf[4096];
+  while (req.body.size() <= kMaxRequestBody) {
+    int n = mg_read(conn, buf, sizeof buf);
+    if (n <= 0) break;
+    req.body.append(buf, static_cast<std::size_t>(n));
+  }
+  const std::string& method = req.method;
 
-  HttpResponse r = server.router_.handle(method, path);
+  HttpResponse r = server.router_.handle(req);
   mg_response_header_start(conn, r.status);
   mg_response_header_add(conn, "Content-Type", r.content_type.c_str(), -1);
   mg_response_header_add(conn, "Content-Length", std::to_string(r.body.size()).c_str(), -1);

@@ -1,5 +1,6 @@
 // mutuo-dashboard: shows agent presence (from the broker) and the mesh matrix
-// (from the receiver's store) as a web page and a JSON API.
+// (from the receiver's store) as a web page and a JSON API; registers agents
+// (dynamic-security clients and roles, through the broker) for logged-in admins.
 #include <civetweb.h>
 #include <spdlog/spdlog.h>
 
@@ -14,9 +15,16 @@
 #include "common/process.h"
 #include "common/topics.h"
 #include "common/version.h"
+#include "dashboard/accounts.h"
 #include "dashboard/api_router.h"
+#include "dashboard/dashboard_store.h"
+#include "dashboard/dynsec_admin.h"
 #include "dashboard/http_server.h"
+#include "dashboard/login_limiter.h"
 #include "dashboard/presence_table.h"
+#include "dashboard/random_token.h"
+#include "dashboard/registrar.h"
+#include "dashboard/session_store.h"
 #include "dashboard/store_view.h"
 #include "dashboard/web_assets.h"
 
@@ -30,6 +38,15 @@ struct Options {
   std::string secondary_dir;
   std::string listen = "127.0.0.1:8470";
   std::string log_level = "info";
+  std::string ca_file;
+  bool tls_insecure = false;
+  std::string data_dir = "dashboard-data";
+  std::string admin_user = "admin";
+  std::string admin_password_file;
+  std::string agent_broker;
+  std::string agent_ca_file;
+  bool secure_cookies = false;
+  double session_hours = 12;
 };
 
 // <store>.dashboard-secondary, next to the store (a trailing '/' ignored).
@@ -62,6 +79,27 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", opt.log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
+  app.add_option("--ca-file", opt.ca_file, "CA certificate to verify an ssl:// broker");
+  app.add_flag("--tls-insecure", opt.tls_insecure,
+               "accept an ssl:// broker whose certificate cannot be verified (development only)");
+  app.add_option("--data-dir", opt.data_dir,
+                 "the dashboard's own RocksDB: users and agent registrations (created if missing)")
+      ->capture_default_str();
+  app.add_option("--admin-user", opt.admin_user,
+                 "name of the first admin, created on the first start only")
+      ->capture_default_str();
+  app.add_option("--admin-password-file", opt.admin_password_file,
+                 "file holding the first admin's password (default: env MUTUO_ADMIN_PASSWORD); "
+                 "without either, the first start logs a one-time setup link instead");
+  app.add_option("--agent-broker", opt.agent_broker,
+                 "broker URI shown in new agents' command lines (default: --broker)");
+  app.add_option("--agent-ca-file", opt.agent_ca_file,
+                 "CA file path shown in new agents' command lines (for an ssl:// --agent-broker)");
+  app.add_flag("--secure-cookies", opt.secure_cookies,
+               "mark the session cookie Secure (when users reach the dashboard through HTTPS)");
+  app.add_option("--session-hours", opt.session_hours, "how long a login lasts")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 24.0 * 30));
   CLI11_PARSE(app, argc, argv);
 
   mutuo::init_logging("dashboard", opt.log_level);
@@ -77,6 +115,35 @@ int main(int argc, char** argv) {
     spdlog::warn("{}; connecting without a password (works only where the broker allows it)",
                  token.error());
   }
+
+  auto opened = mutuo::dashboard::DashboardStore::open(opt.data_dir);
+  if (!opened) {
+    spdlog::error("{}", opened.error());
+    return EXIT_FAILURE;
+  }
+  auto data = std::move(opened).value();
+  spdlog::info("dashboard data (users, registrations) in {}",
+               std::filesystem::absolute(opt.data_dir).string());
+  mutuo::dashboard::Accounts accounts(data.get());
+  std::string setup_token;
+  if (accounts.empty()) {
+    if (auto pw = mutuo::read_secret(opt.admin_password_file, "MUTUO_ADMIN_PASSWORD")) {
+      auto admin = accounts.create_first_admin(opt.admin_user, pw.value(), mutuo::now_ms());
+      if (!admin) {
+        spdlog::error("cannot create the first admin '{}': {}", opt.admin_user, admin.error());
+        return EXIT_FAILURE;
+      }
+      spdlog::info("created the first admin '{}'", opt.admin_user);
+    } else if (!opt.admin_password_file.empty()) {
+      spdlog::error("{}", pw.error());
+      return EXIT_FAILURE;
+    } else {
+      setup_token = mutuo::dashboard::random_token();
+    }
+  }
+  mutuo::dashboard::SetupToken setup(setup_token);
+  mutuo::dashboard::SessionStore sessions(static_cast<int64_t>(opt.session_hours * 3600 * 1000));
+  mutuo::dashboard::LoginLimiter login_limiter;
 
   mutuo::dashboard::PresenceTable presence;
 
@@ -94,11 +161,22 @@ int main(int argc, char** argv) {
   mqtt_config.password = password;
   mqtt_config.keepalive_s = 10;
   mqtt_config.clean_start = true;
+  mqtt_config.ca_file = opt.ca_file;
+  mqtt_config.tls_insecure = opt.tls_insecure;
   mutuo::MqttSession session(mqtt_config);
+  auto publish = [&session](const mutuo::MqttMessage& m) { return session.publish(m); };
+  mutuo::dashboard::DynsecAdmin dynsec(publish);
+  mutuo::dashboard::Registrar registrar(data.get(), &dynsec, publish, [] { return mutuo::now_ms(); });
   session.subscribe(mutuo::topics::kAllStatus, 1);
-  session.on_message([&presence](const mutuo::MqttMessage& m) {
-    presence.apply(m.topic, m.payload, m.retained, mutuo::now_ms());
+  session.subscribe(mutuo::dashboard::kDynsecResponseTopic, 1);
+  session.on_message([&presence, &dynsec](const mutuo::MqttMessage& m) {
+    if (m.topic == mutuo::dashboard::kDynsecResponseTopic) {
+      dynsec.on_response(m.payload);
+    } else {
+      presence.apply(m.topic, m.payload, m.retained, mutuo::now_ms());
+    }
   });
+  session.on_connected([&registrar] { registrar.republish_all(); });
 
   mutuo::dashboard::ApiRouter router({
       .presence = &presence,
@@ -107,6 +185,14 @@ int main(int argc, char** argv) {
       .broker_connected = [&session] { return session.connected(); },
       .now_ms = [] { return mutuo::now_ms(); },
       .index_html = mutuo::dashboard::index_html(),
+      .accounts = &accounts,
+      .sessions = &sessions,
+      .login_limiter = &login_limiter,
+      .registrar = &registrar,
+      .setup = &setup,
+      .secure_cookies = opt.secure_cookies,
+      .agent_broker_uri = opt.agent_broker.empty() ? opt.broker : opt.agent_broker,
+      .agent_ca_file = opt.agent_ca_file,
   });
 
   mg_init_library(0);
@@ -118,6 +204,11 @@ int main(int argc, char** argv) {
   }
   auto server = std::move(started).value();
   spdlog::info("dashboard: {}", server->url());
+  if (setup.active()) {
+    // Shown once: whoever reads this log may create the first admin.
+    spdlog::warn("no user yet: open {}#setup={} to create the first admin (one-time link)",
+                 server->url(), setup_token);
+  }
 
   session.start();
   spdlog::info("connecting to {} as {}", opt.broker, opt.id);

@@ -62,8 +62,11 @@ start receiver "$bin/receiver/mutuo-receiver" --broker "$broker" --token-file "$
   --store "$run/store" --stats-every-s 30
 start tracker "$bin/tracker/mutuo-tracker" --broker "$broker" --token-file "$secrets/tracker.token" \
   --interval-s 5
-start dashboard "$bin/dashboard/mutuo-dashboard" --broker "$broker" --token-file "$secrets/dashboard.token" \
-  --store "$run/store" --listen "127.0.0.1:$http_port"
+# The first admin gets a fresh random password, printed once below (never a default).
+admin_password=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+MUTUO_ADMIN_PASSWORD=$admin_password start dashboard "$bin/dashboard/mutuo-dashboard" --broker "$broker" \
+  --token-file "$secrets/dashboard.token" --store "$run/store" --data-dir "$run/dashboard-data" \
+  --listen "127.0.0.1:$http_port"
 echo_port=7771
 for agent in alpha bravo charlie; do
   "$broker_tool" add-agent "$run/broker" "$agent" > /dev/null
@@ -79,6 +82,7 @@ cat <<MSG
 
 mutuo is running: broker, receiver, tracker, dashboard and agents alpha, bravo, charlie.
   dashboard:  http://127.0.0.1:$http_port
+              log in as admin with password $admin_password (shown only now)
   MQTT:       $broker  (accounts and tokens in $secrets/)
   logs:       $run/*.log
 Press Ctrl-C to stop everything.

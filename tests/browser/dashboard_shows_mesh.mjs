@@ -1,6 +1,7 @@
 // Drives the dashboard in Debian's Chromium as a person would: the agents table
-// lists the given agents online and the mesh matrix fills in. Writes a screenshot.
-// Usage: node dashboard_shows_mesh.mjs URL SCREENSHOT AGENT...
+// logs in, the agents table lists the given agents online and the mesh matrix
+// fills in. Writes a screenshot.
+// Usage: MUTUO_USER=... MUTUO_PASSWORD=... node dashboard_shows_mesh.mjs URL SCREENSHOT AGENT...
 import { chromium } from 'playwright-core';
 
 const [url, screenshot, ...agents] = process.argv.slice(2);
@@ -15,6 +16,10 @@ try {
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url, { timeout: 10000 });
+  await page.fill('#login-user', process.env.MUTUO_USER);
+  await page.fill('#login-password', process.env.MUTUO_PASSWORD);
+  await page.click('#login-submit');
+  await page.waitForSelector('#app:not([hidden])', { timeout: 10000 });
   for (const a of agents) {
     await page.waitForFunction(
         (id) => document.querySelector(`#agents tbody tr[data-agent="${id}"] .state`)

@@ -1,7 +1,7 @@
 """dashboard_page_shows_agents_and_mesh
 
-The dashboard page, in a real Chromium, lists three live agents as online and
-fills the mesh matrix with their six healthy pairs.
+The dashboard page, in a real Chromium, after logging in, lists three live agents
+as online and fills the mesh matrix with their six healthy pairs.
 Skipped (exit 77) when Node.js, playwright-core or Chromium is not installed.
 """
 
@@ -38,7 +38,8 @@ def main():
         os.makedirs(shots, exist_ok=True)
         shot = os.path.join(shots, "dashboard_mesh.png")
         r = subprocess.run([node, os.path.join(HERE, "dashboard_shows_mesh.mjs"),
-                            f"http://127.0.0.1:{s.http_port}/", shot, *AGENTS], timeout=120)
+                            f"http://127.0.0.1:{s.http_port}/", shot, *AGENTS], timeout=120,
+                           env=dict(os.environ, MUTUO_USER=s.admin_user, MUTUO_PASSWORD=s.admin_password))
         if r.returncode != 0:
             raise AssertionError("browser check failed")
     log("PASS")

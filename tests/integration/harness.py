@@ -58,6 +58,50 @@ def http_json(url, timeout=3):
         return json.loads(r.read().decode())
 
 
+class DashboardClient:
+    """A dashboard user's HTTP session: the session cookie and the CSRF token,
+    as the page keeps them. request() returns (status, parsed JSON or None)."""
+
+    def __init__(self, base_url):
+        import http.cookiejar
+        self.base = base_url.rstrip("/")
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.csrf = None
+
+    def request(self, method, path, body=None, csrf=True, headers=None, timeout=10):
+        data = None if body is None else json.dumps(body).encode()
+        h = dict(headers or {})
+        if data is not None:
+            h.setdefault("Content-Type", "application/json")
+        if csrf and self.csrf:
+            h["X-CSRF-Token"] = self.csrf
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=h)
+        try:
+            with self.opener.open(req, timeout=timeout) as r:
+                status, raw = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, raw = e.code, e.read()
+        try:
+            return status, json.loads(raw.decode()) if raw else None
+        except ValueError:
+            return status, None
+
+    def login(self, user, password):
+        status, body = self.request("POST", "/api/login", {"username": user, "password": password},
+                                    csrf=False)
+        if status != 200:
+            raise AssertionError(f"login as {user} failed: {status} {body}")
+        self.csrf = body["csrf"]
+        return body
+
+    def get(self, path):
+        status, body = self.request("GET", path)
+        if status != 200:
+            raise AssertionError(f"GET {path}: {status} {body}")
+        return body
+
+
 class System:
     def __init__(self, bin_dir, name="mutuo-test"):
         self.bin_dir = bin_dir
@@ -158,15 +202,34 @@ class System:
                                        "--token-file", self.token_file("receiver"),
                                        "--store", self.store_dir, *extra])
 
-    def start_dashboard(self, extra=()):
+    # The first admin of every test dashboard (created on its first start).
+    admin_user = "admin"
+    admin_password = "test-admin-" + os.urandom(9).hex()
+
+    def start_dashboard(self, extra=(), port=None):
         self.provision("service", "dashboard")
-        self.http_port = free_port()
+        self.http_port = port or free_port()
+        self.dashboard_data = os.path.join(self.dir, "dashboard-data")
         p = self.spawn("dashboard", [self.program("dashboard/mutuo-dashboard"), "--broker", self.broker_uri,
                                      "--token-file", self.token_file("dashboard"),
                                      "--store", os.path.join(self.dir, "store"),
-                                     "--listen", f"127.0.0.1:{self.http_port}", *extra])
+                                     "--data-dir", self.dashboard_data,
+                                     "--admin-user", self.admin_user,
+                                     "--listen", f"127.0.0.1:{self.http_port}", *extra],
+                       env={"MUTUO_ADMIN_PASSWORD": self.admin_password})
         wait_port(self.http_port)
+        self._admin_client = None
         return p
+
+    @property
+    def dashboard_url(self):
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def dashboard_client(self, user=None, password=None):
+        """A new DashboardClient, logged in (as the first admin by default)."""
+        c = DashboardClient(self.dashboard_url)
+        c.login(user or self.admin_user, password or self.admin_password)
+        return c
 
     def start_agent(self, agent_id, keepalive=4, packets=5, extra=()):
         self.provision("agent", agent_id)
@@ -179,7 +242,10 @@ class System:
                                      "--udp-packets", str(packets), *extra])
 
     def api(self, path):
-        return http_json(f"http://127.0.0.1:{self.http_port}{path}")
+        """GET a dashboard API path as the logged-in first admin."""
+        if getattr(self, "_admin_client", None) is None:
+            self._admin_client = self.dashboard_client()
+        return self._admin_client.get(path)
 
     def retained(self, topic_filter, timeout=1.5):
         """Retained messages now on the broker under topic_filter: {topic: payload}.

@@ -2,12 +2,14 @@
 // inputs: no broker, no store.
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "common/messages/status.h"
 #include "common/topics.h"
 #include "dashboard/api_json.h"
 #include "dashboard/api_router.h"
+#include "dashboard/dashboard_store.h"
 #include "dashboard/presence_table.h"
 #include "dashboard/web_assets.h"
 
@@ -262,7 +264,23 @@ TEST_CASE("matrix json: a result from the future has age 0 and counts without se
 
 namespace {
 
+// A scratch directory removed at the end of the test.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/mutuo-dashboard-test-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
 struct RouterFixture {
+  TempDir dir;
+  std::unique_ptr<mutuo::dashboard::DashboardStore> store =
+      std::move(mutuo::dashboard::DashboardStore::open((dir.path / "data").string())).value();
+  mutuo::dashboard::Accounts accounts{store.get(), 1000};
+  mutuo::dashboard::SessionStore sessions;
+  mutuo::dashboard::LoginLimiter limiter;
   PresenceTable table;
   std::vector<StoredResult> latest = {udp("fra-1", "ams-2", 9500, 10, 10)};
   mutuo::dashboard::ApiRouter router{{
@@ -274,10 +292,23 @@ struct RouterFixture {
       .broker_connected = [] { return false; },
       .now_ms = [] { return int64_t{10000}; },
       .index_html = "<!doctype html><title>mutuo</title>",
+      .accounts = &accounts,
+      .sessions = &sessions,
+      .login_limiter = &limiter,
   }};
+  std::string cookie;  // a viewer's session
 
   RouterFixture() {
     table.apply(mutuo::topics::status("fra-1"), online_status("fra-1", 1000), true, 5000);
+    cookie = std::string("mutuo_session=") + sessions.create("v", mutuo::dashboard::Role::kViewer, 10000).first;
+  }
+
+  mutuo::dashboard::HttpResponse call(const std::string& method, const std::string& path) {
+    mutuo::dashboard::HttpRequest req;
+    req.method = method;
+    req.path = path;
+    req.cookie = cookie;
+    return router.handle(req);
   }
 };
 
@@ -291,7 +322,7 @@ std::string header(const mutuo::dashboard::HttpResponse& r, const std::string& n
 }  // namespace
 
 TEST_CASE_FIXTURE(RouterFixture, "routes: API answers are uncached JSON") {
-  auto r = router.handle("GET", "/api/agents");
+  auto r = call("GET", "/api/agents");
   CHECK(r.status == 200);
   CHECK(r.content_type == "application/json");
   CHECK(header(r, "Cache-Control") == "no-store");
@@ -301,36 +332,36 @@ TEST_CASE_FIXTURE(RouterFixture, "routes: API answers are uncached JSON") {
   CHECK(j["agents"][0]["last_seen"] == 9500);
   CHECK(j["broker_connected"] == false);
 
-  r = router.handle("GET", "/api/matrix");
+  r = call("GET", "/api/matrix");
   CHECK(r.status == 200);
   j = json::parse(r.body);
   CHECK(j["agents"] == json::array({"ams-2", "fra-1"}));
   CHECK(j["cells"].size() == 1);
 
-  r = router.handle("GET", "/healthz");
+  r = call("GET", "/healthz");
   CHECK(r.status == 200);
   CHECK(json::parse(r.body) == json{{"ok", true}});
 }
 
 TEST_CASE_FIXTURE(RouterFixture, "routes: the page, 404 and 405") {
-  auto r = router.handle("GET", "/");
+  auto r = call("GET", "/");
   CHECK(r.status == 200);
   CHECK(r.content_type == "text/html; charset=utf-8");
   CHECK(r.body == "<!doctype html><title>mutuo</title>");
   CHECK(header(r, "X-Content-Type-Options") == "nosniff");
   CHECK_FALSE(header(r, "Content-Security-Policy").empty());
 
-  r = router.handle("GET", "/api/nope");
+  r = call("GET", "/api/nope");
   CHECK(r.status == 404);
   CHECK(json::parse(r.body) == json{{"error", "not found"}});
-  CHECK(router.handle("GET", "/index.html").status == 404);
+  CHECK(call("GET", "/index.html").status == 404);
 
-  r = router.handle("POST", "/api/agents");
+  r = call("POST", "/api/agents");
   CHECK(r.status == 405);
   CHECK(json::parse(r.body).contains("error"));
   CHECK(header(r, "Allow") == "GET, HEAD");
-  CHECK(router.handle("DELETE", "/").status == 405);
-  CHECK(router.handle("HEAD", "/healthz").status == 200);
+  CHECK(call("DELETE", "/").status == 405);
+  CHECK(call("HEAD", "/healthz").status == 200);
 }
 
 TEST_CASE("the embedded page is the UI, with the hooks the browser tests use") {

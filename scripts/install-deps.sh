@@ -7,7 +7,8 @@ pkgs=(build-essential cmake pkg-config python3 ca-certificates
       mosquitto mosquitto-clients
       libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev
       nlohmann-json3-dev librocksdb-dev libcivetweb-dev civetweb
-      libcli11-dev libspdlog-dev doctest-dev libvalijson-dev)
+      libcli11-dev libspdlog-dev doctest-dev libvalijson-dev
+      libmosquitto-dev)  # bench/sim: thousands of simulated agents on one epoll loop
 if [ "${1:-run}" = test ]; then
   pkgs+=(chromium)
 fi

@@ -24,6 +24,11 @@ std::optional<MqttMessage> Leadership::claim(int64_t now_ms) {
   return MqttMessage{kLeaderTopic, j.dump(), 1, true};
 }
 
+void Leadership::reconnected() {
+  if (leader()) holder_.reset();
+  claimed_ = false;
+}
+
 MqttMessage Leadership::vacate() { return MqttMessage{kLeaderTopic, "", 1, true}; }
 
 }  // namespace mutuo::tracker

@@ -32,6 +32,10 @@ class Leadership {
   // not claimed since (nullopt otherwise).
   std::optional<MqttMessage> claim(int64_t now_ms);
 
+  // After a reconnect: if we led, claim again (our will may have emptied the
+  // topic); a claim by another tracker stands.
+  void reconnected();
+
   bool leader() const { return holder_ && *holder_ == self_; }
   const std::optional<std::string>& holder() const { return holder_; }
 

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", token_file,
                  "file holding the MQTT password (default: env MUTUO_TOKEN)");
   app.add_option("--ca-file", mqtt.ca_file, "CA certificate to verify an ssl:// broker");
+  app.add_flag("--tls-insecure", mqtt.tls_insecure, "skip broker certificate checks (dev only)");
   app.add_option("--interval-s", interval_s, "probe round interval handed to agents, seconds")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));

@@ -33,6 +33,26 @@ bool Publisher::observe_assign(const std::string& agent, const std::optional<Ass
   return true;
 }
 
+void Publisher::forget(const MqttMessage& failed) {
+  auto t = topics::parse(failed.topic);
+  if (!t) return;
+  // A failed set: believe the topic empty. A failed clear: believe it holds
+  // something, so the next plan clears it again.
+  if (t->kind == topics::Kind::kPeer) {
+    if (failed.payload.empty()) {
+      peers_[t->id] = Peer{t->id, {}, 0, {}, 0};
+    } else {
+      peers_.erase(t->id);
+    }
+  } else if (t->kind == topics::Kind::kAssign) {
+    if (failed.payload.empty()) {
+      assigns_[t->id] = Assign{t->id, last_rev_[t->id], {}, {}};
+    } else {
+      assigns_.erase(t->id);
+    }
+  }
+}
+
 std::vector<MqttMessage> Publisher::plan(const std::map<std::string, Peer>& peers,
                                          const std::map<std::string, Assign>& assigns) {
   std::vector<MqttMessage> out;

@@ -30,12 +30,9 @@ class Publisher {
   std::vector<MqttMessage> plan(const std::map<std::string, Peer>& peers,
                                 const std::map<std::string, Assign>& assigns);
 
-  // Forgets what the broker holds (keeping the revisions): after a reconnect the
-  // retained topics arrive again and are the truth.
-  void forget_view() {
-    peers_.clear();
-    assigns_.clear();
-  }
+  // Forgets what a failed publish would have made the broker hold, so the next
+  // plan sends it again.
+  void forget(const MqttMessage& failed);
 
   const std::map<std::string, Peer>& published_peers() const { return peers_; }
   const std::map<std::string, Assign>& published_assigns() const { return assigns_; }

@@ -76,6 +76,7 @@ void Tracker::handle(const MqttMessage& m) {
         live_.remember_since(parsed->id, p->since_ms);
         peer = std::move(p).value();
       }
+      if (in_flight_ > 0) --in_flight_;
       if (publisher_.observe_peer(parsed->id, peer)) dirty_ = true;
       break;
     }
@@ -87,6 +88,7 @@ void Tracker::handle(const MqttMessage& m) {
         if (a->agent != parsed->id) return reject(m.topic, "agent differs from topic");
         assign = std::move(a).value();
       }
+      if (in_flight_ > 0) --in_flight_;
       if (publisher_.observe_assign(parsed->id, assign)) dirty_ = true;
       break;
     }
@@ -108,14 +110,17 @@ void Tracker::handle(const MqttMessage& m) {
     default:
       return reject(m.topic, "unexpected topic");
   }
-  if (dirty_) cv_.notify_all();
+  cv_.notify_all();
 }
 
 void Tracker::on_connected() {
   std::lock_guard lock(mu_);
   settle_until_ = std::chrono::steady_clock::now() + config_.settle;
-  leadership_.observe("");  // unknown until the retained leader topic arrives again
-  publisher_.forget_view();  // likewise what the broker holds
+  // Retained messages may already be arriving on the other thread, so nothing
+  // learned from them is dropped here. Our last will may have emptied the leader
+  // topic while we were away: a leader claims it again after settling.
+  leadership_.reconnected();
+  in_flight_ = 0;
   dirty_ = true;
   cv_.notify_all();
 }
@@ -162,20 +167,36 @@ void Tracker::run() {
     spdlog::info("publishing {} change(s) ({} assignment(s) changed) for {} live peer(s), "
                  "planned in {} ms",
                  messages.size(), changed.size(), live_.peers().size(), plan_ms);
-    lock.unlock();  // let handle() run while we publish
+    // Flow control by our own echo: we read back every peers/ and assign/ topic,
+    // so an echo means the broker has the message. Paho refuses to queue more
+    // than about a hundred at once, and a startup at 10,000 agents is 20,000.
     std::size_t failed = 0, bytes = 0;
     for (const auto& m : messages) {
-      // A failed publish is repaired after reconnect: the retained state arrives
-      // again, the publisher sees the broker's view and plans the difference anew.
-      if (!session_.publish(m)) ++failed;
+      if (!cv_.wait_for(lock, seconds(5),
+                        [this] { return stopping_ || in_flight_ < kPublishWindow; })) {
+        spdlog::warn("{} publish(es) not echoed within 5 s; going on", in_flight_);
+        in_flight_ = 0;
+      }
+      if (stopping_) break;
+      lock.unlock();  // let handle() run while we publish
+      bool ok = session_.publish(m);
+      lock.lock();
+      if (!ok) {
+        // Repaired by the next plan: forget that the broker has it. After a
+        // reconnect the retained topics arrive again anyway.
+        publisher_.forget(m);
+        ++failed;
+        continue;
+      }
+      ++in_flight_;
       bytes += m.topic.size() + m.payload.size();
     }
-    lock.lock();
     stats_.published += messages.size() - failed;
     stats_.published_bytes += bytes;
     if (failed) {
-      spdlog::warn("{} publish(es) failed; will retry after reconnect", failed);
+      spdlog::warn("{} publish(es) failed; will retry", failed);
       dirty_ = true;
+      cv_.wait_for(lock, milliseconds(500), [this] { return stopping_; });
     }
   }
 }

@@ -74,6 +74,8 @@ class Tracker {
   Publisher publisher_;
   Leadership leadership_;
   std::map<std::string, Check> checks_;
+  static constexpr std::size_t kPublishWindow = 64;  // publishes not yet echoed back
+  std::size_t in_flight_ = 0;
   bool dirty_ = true;
   std::chrono::steady_clock::time_point settle_until_;
   bool stopping_ = false;

@@ -1,0 +1,1 @@
+mutuo_integration_test(test_tracker_churn LABELS "tracker" TIMEOUT 120)

@@ -3,6 +3,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <set>
@@ -20,6 +21,8 @@ Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const std::string& dir,
   std::unique_ptr<StoreWriter> w(new StoreWriter());
   w->options_ = std::move(options);
   w->options_.families.primary = true;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);  // RocksDB creates only the last level
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(store::primary_db_options(), dir,
                                         store::family_descriptors(w->options_.families),

@@ -1,39 +1,72 @@
-// mutuo-agent: runs on every peer; probes the peers and services it is assigned
-// and answers other agents' probes (DESIGN.md, "agent/").
+// mutuo-agent: runs on every peer; probes the peers and services it is assigned,
+// answers other agents' probes, and delivers its results durably (DESIGN.md,
+// "agent/" and "Delivery"). Operator documentation: docs/agent.md.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "agent/agent.h"
 #include "agent/echo_responder.h"
 #include "agent/net_addr.h"
 #include "common/clock.h"
+#include "common/delivery/outbox.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/process.h"
 #include "common/topics.h"
 #include "common/version.h"
 
+namespace {
+
+// Where unconfirmed batches live unless --buffer-dir says otherwise.
+std::string default_buffer_dir(const std::string& id) {
+  if (const char* state = std::getenv("STATE_DIRECTORY"); state && *state) {  // systemd
+    return std::string(state) + "/" + id;
+  }
+  if (geteuid() == 0) return "/var/lib/mutuo-agent/" + id;
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.local/state/mutuo-agent/" + id;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   mutuo::block_shutdown_signals();
-  CLI::App app{"mutuo-agent: measures latency, loss and jitter to its assigned peers over "
-               "MQTT-coordinated UDP echo, and answers their probes.\n"
-               "The MQTT token is read from --token-file or the MUTUO_TOKEN environment "
-               "variable, never from the command line."};
+  CLI::App app{
+      "mutuo-agent: measures its assigned peers (UDP echo, ICMP) and services (TCP, HTTP/HTTPS, "
+      "DNS), answers other agents' UDP echo probes, and delivers every result to the receiver "
+      "through an on-disk buffer.\n"
+      "Options come from the command line, then the --config file (TOML or INI, keys named as "
+      "the long options, e.g. broker = \"tcp://host:1883\"), then MUTUO_* environment "
+      "variables. The MQTT token is read from --token-file or MUTUO_TOKEN, never from the "
+      "command line. See docs/agent.md."};
+  app.set_config("--config", "", "read options from this TOML/INI file");
   mutuo::MqttConfig mqtt;
-  std::string id, token_file, log_level = "info", echo_bind = "0.0.0.0";
+  std::string id, token_file, log_level = "info", echo_bind = "0.0.0.0", buffer_dir,
+                              metrics_file;
   std::vector<std::string> advertise, label_args;
   uint16_t echo_port = 7777;
-  uint32_t packets = 10;
   int keepalive = 10;
+  bool status_only = false, buffer_fsync = true;
+  uint32_t buffer_max_batches = 100000, buffer_max_mb = 64, resend_after_s = 10, workers = 2,
+           max_concurrent = 256, status_interval_s = 60, udp_timeout_ms = 1000;
+  mutuo::agent::ProbeOptions probes;
+
   app.add_option("--id", id, "agent id: [a-z0-9][a-z0-9-]{0,62}; also the MQTT username")
+      ->envname("MUTUO_ID")
       ->required();
   app.add_option("--broker", mqtt.server_uri, "MQTT broker URI (tcp://host:port or ssl://...)")
+      ->envname("MUTUO_BROKER")
       ->capture_default_str();
   app.add_option("--token-file", token_file,
                  "file holding this agent's token (default: env MUTUO_TOKEN)");
   app.add_option("--ca-file", mqtt.ca_file, "CA certificate to verify an ssl:// broker");
+  app.add_flag("--tls-insecure", mqtt.tls_insecure, "skip broker certificate checks (dev only)");
   app.add_option("--echo-port", echo_port, "UDP port of the echo responder other agents probe")
       ->capture_default_str();
   app.add_option("--echo-bind", echo_bind, "address the echo responder binds")
@@ -41,14 +74,66 @@ int main(int argc, char** argv) {
   app.add_option("--advertise", advertise,
                  "address peers should probe (repeatable; default: this host's addresses)");
   app.add_option("--label", label_args, "label key=value, e.g. site=fra (repeatable)");
-  app.add_option("--udp-packets", packets, "UDP echo packets per peer per round")
+  app.add_option("--buffer-dir", buffer_dir,
+                 "directory of unconfirmed result batches (default: $STATE_DIRECTORY/<id>, "
+                 "/var/lib/mutuo-agent/<id> as root, else ~/.local/state/mutuo-agent/<id>)")
+      ->envname("MUTUO_BUFFER_DIR");
+  app.add_option("--buffer-max-batches", buffer_max_batches,
+                 "most batches kept; beyond, the oldest are dropped and counted")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100));
+      ->check(CLI::Range(1u, 10000000u));
+  app.add_option("--buffer-max-mb", buffer_max_mb, "most MiB of batches kept on disk")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100000u));
+  app.add_option("--buffer-fsync", buffer_fsync,
+                 "fsync each batch before publishing it (false: survives a process crash, "
+                 "not a power cut; spares SD cards)")
+      ->capture_default_str();
+  app.add_option("--resend-after-s", resend_after_s,
+                 "resend a batch the receiver has not confirmed after this long (doubling "
+                 "per attempt, up to 2 min)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 3600u));
+  app.add_option("--udp-packets", probes.udp.packets, "UDP echo packets per peer per round")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100u));
+  app.add_option("--udp-timeout-ms", udp_timeout_ms,
+                 "wait for UDP and ICMP echo replies after the last send")
+      ->capture_default_str()
+      ->check(CLI::Range(10u, 60000u));
+  app.add_option("--icmp-packets", probes.icmp.packets, "ICMP echo packets per target per round")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100u));
+  app.add_option("--http-ca-file", probes.http.ca_file,
+                 "extra CA certificates trusted by https checks (default: the system's)");
+  app.add_option("--http-max-redirects", probes.http.max_redirects,
+                 "redirects an http check follows (0: the first response counts)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 50));
+  app.add_option("--http-cert-warn-days", probes.http.cert_warn_days,
+                 "an https check fails when the certificate expires within this many days")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3650));
+  app.add_option("--workers", workers, "probe rounds run at once (threads)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
+  app.add_option("--max-concurrent", max_concurrent,
+                 "probes in flight at once (sockets, transfers), all rounds together")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 65536u));
+  app.add_option("--status-interval-s", status_interval_s, "log a status line this often (0: never)")
+      ->capture_default_str();
+  app.add_option("--metrics-file", metrics_file,
+                 "write Prometheus text metrics here every 10 s (node_exporter textfile "
+                 "format; default: <buffer-dir>/metrics.prom; \"none\" to disable)");
+  app.add_flag("--status", status_only,
+               "print the running agent's metrics file (same --id/--config) and exit");
   app.add_option("--keepalive", keepalive,
                  "MQTT keepalive, seconds; the broker declares the agent lost after 1.5x")
       ->capture_default_str()
       ->check(CLI::Range(2, 600));
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
+      ->envname("MUTUO_LOG_LEVEL")
       ->capture_default_str();
   app.set_version_flag("--version", mutuo::kVersion);
   CLI11_PARSE(app, argc, argv);
@@ -58,6 +143,18 @@ int main(int argc, char** argv) {
     spdlog::error("invalid --id '{}': use 1-63 of a-z, 0-9 and '-', starting with a letter or digit",
                   id);
     return 2;
+  }
+  if (buffer_dir.empty()) buffer_dir = default_buffer_dir(id);
+  if (metrics_file.empty()) metrics_file = buffer_dir + "/metrics.prom";
+  if (metrics_file == "none") metrics_file.clear();
+  if (status_only) {
+    std::ifstream f(metrics_file);
+    if (metrics_file.empty() || !f) {
+      std::cerr << "no metrics at '" << metrics_file << "': is the agent running?\n";
+      return 1;
+    }
+    std::cout << f.rdbuf();
+    return 0;
   }
   auto token = mutuo::read_secret(token_file, "MUTUO_TOKEN");
   if (!token) {
@@ -99,7 +196,6 @@ int main(int argc, char** argv) {
   online.addrs = advertise;
   online.echo_port = *bound;
   online.labels = labels;
-  online.probes = {"udp"};
   mutuo::Status lost;
   lost.agent = id;
   lost.online = false;
@@ -115,26 +211,54 @@ int main(int argc, char** argv) {
   mqtt.will = mutuo::MqttMessage{mutuo::topics::status(id), mutuo::encode(lost), 1, true};
   mutuo::MqttSession session(mqtt);
 
+  mutuo::delivery::OutboxConfig delivery;
+  delivery.store = {buffer_dir, buffer_fsync};
+  delivery.max_batches = buffer_max_batches;
+  delivery.max_bytes = uint64_t{buffer_max_mb} * 1024 * 1024;
+  delivery.resend_after = std::chrono::seconds(resend_after_s);
+  auto outbox = mutuo::delivery::Outbox::open(
+      delivery, [&session, results = mutuo::topics::results(id)](uint64_t, const std::string& p) {
+        return session.publish({results, p, 1, false});
+      });
+  if (!outbox) {
+    spdlog::error("result buffer: {}", outbox.error());
+    return 1;
+  }
+  auto pending = outbox.value()->stats();
+  spdlog::info("result buffer {}: {} unconfirmed batch(es) from before ({} bytes){}", buffer_dir,
+               pending.pending, pending.pending_bytes,
+               pending.dropped_batches ? fmt::format(", {} dropped to fit the limits",
+                                                     pending.dropped_batches)
+                                       : "");
+
+  probes.udp.timeout = std::chrono::milliseconds(udp_timeout_ms);
+  probes.icmp.timeout = std::chrono::milliseconds(udp_timeout_ms);
+  probes.http.user_agent = std::string("mutuo-agent/") + mutuo::kVersion;
   mutuo::agent::AgentConfig config;
   config.id = id;
-  config.udp.packets = packets;
   config.online_status = online;
-  mutuo::agent::Agent agent(config, session);
+  config.probes = probes;
+  config.workers = workers;
+  config.max_concurrent = max_concurrent;
+  config.status_interval = std::chrono::seconds(status_interval_s);
+  config.metrics_file = metrics_file;
+  mutuo::agent::Agent agent(config, session, *outbox.value());
   session.subscribe(mutuo::topics::assign(id), 1);
   session.subscribe(mutuo::topics::acks(id), 1);
   session.on_message([&](const mutuo::MqttMessage& m) { agent.handle(m); });
   session.on_connected([&] { agent.on_connected(); });
-  spdlog::info("mutuo-agent {} '{}' starting; broker {}, echo on udp {}:{}, advertising {}",
-               mutuo::kVersion, id, mqtt.server_uri, echo_bind, *bound,
-               fmt::join(advertise, ","));
+  spdlog::info("mutuo-agent {} '{}' starting; broker {}, echo on udp {}:{}, advertising {}, "
+               "probes {}",
+               mutuo::kVersion, id, mqtt.server_uri, echo_bind, *bound, fmt::join(advertise, ","),
+               fmt::join(agent.probe_names(), ","));
   session.start();
-  std::thread prober([&] { agent.run(); });
+  std::thread runner([&] { agent.run(); });
 
   std::string sig = mutuo::wait_for_shutdown_signal();
-  spdlog::info("{}: stopping ({} batches published, {} dropped)", sig, agent.batches_published(),
-               agent.batches_dropped());
+  spdlog::info("{}: stopping", sig);
   agent.stop();
-  prober.join();
+  runner.join();
+  spdlog::info("{}", agent.status_line());
   mutuo::Status offline = lost;
   offline.reason = "shutdown";
   offline.ts_ms = mutuo::now_ms();

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <netinet/in.h>
 
 #include <cstring>
@@ -44,6 +45,37 @@ std::optional<SocketAddr> parse_socket_addr(const std::string& ip, uint16_t port
     return a;
   }
   return std::nullopt;
+}
+
+Result<SocketAddr> resolve_host(const std::string& host, uint16_t port) {
+  if (auto literal = parse_socket_addr(host, port)) return *literal;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
+  if (rc != 0 || res == nullptr) return Error{std::string("cannot resolve: ") + gai_strerror(rc)};
+  SocketAddr a;
+  std::memcpy(&a.storage, res->ai_addr, res->ai_addrlen);
+  a.len = res->ai_addrlen;
+  freeaddrinfo(res);
+  if (a.storage.ss_family == AF_INET) {
+    reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port = htons(port);
+  } else if (a.storage.ss_family == AF_INET6) {
+    reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_port = htons(port);
+  }
+  return a;
+}
+
+std::string addr_text(const SocketAddr& a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (a.storage.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_addr, buf, sizeof buf);
+  } else if (a.storage.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_addr, buf,
+              sizeof buf);
+  }
+  return buf;
 }
 
 std::vector<std::string> local_addresses() {

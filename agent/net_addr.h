@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
+
 namespace mutuo::agent {
 
 struct SocketAddr {
@@ -22,6 +24,13 @@ struct SocketAddr {
 
 // nullopt unless `ip` is an IPv4 or IPv6 literal.
 std::optional<SocketAddr> parse_socket_addr(const std::string& ip, uint16_t port);
+
+// Resolves `host` (an IP literal, or a name through getaddrinfo, which blocks up
+// to the system resolver's own timeout) to its first address, with `port`.
+Result<SocketAddr> resolve_host(const std::string& host, uint16_t port);
+
+// "192.0.2.1" or "2001:db8::1" for an IPv4 or IPv6 socket address.
+std::string addr_text(const SocketAddr& a);
 
 // Non-loopback addresses of this host's interfaces that are up, IPv4 first.
 std::vector<std::string> local_addresses();

@@ -8,6 +8,7 @@ pkgs=(build-essential cmake pkg-config python3 ca-certificates
       libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev
       nlohmann-json3-dev librocksdb-dev libcivetweb-dev civetweb
       libcli11-dev libspdlog-dev doctest-dev libvalijson-dev
+      libcurl4-openssl-dev libc-ares-dev dnsmasq-base prometheus-blackbox-exporter  # agent probes, tests, bench
       libmosquitto-dev)  # bench/sim: thousands of simulated agents on one epoll loop
 if [ "${1:-run}" = test ]; then
   pkgs+=(chromium)

@@ -59,14 +59,22 @@ double mean_rtt_delta(const std::vector<double>& rtts) {
 UdpEchoProbe::UdpEchoProbe(UdpEchoConfig config)
     : config_(config), rng_(std::random_device{}()) {}
 
-std::vector<ProbeResult> UdpEchoProbe::run_round(const std::vector<PeerTarget>& peers,
-                                                 int64_t ts_ms) {
+uint64_t UdpEchoProbe::new_nonce() {
+  std::lock_guard lock(mu_);
+  return rng_();
+}
+
+std::unique_ptr<Probe> make_udp_echo_probe(const UdpEchoConfig& config) {
+  return std::make_unique<UdpEchoProbe>(config);
+}
+
+std::vector<ProbeResult> UdpEchoProbe::run(const std::vector<ProbeTarget>& peers, int64_t ts_ms) {
   const uint32_t n = config_.packets;
-  const uint64_t nonce = rng_();
+  const uint64_t nonce = new_nonce();
   std::vector<Slot> slots(peers.size());
   Sockets sockets;
   for (std::size_t i = 0; i < peers.size(); ++i) {
-    slots[i].addr = parse_socket_addr(peers[i].addr, peers[i].echo_port);
+    slots[i].addr = parse_socket_addr(peers[i].host, peers[i].port);
     slots[i].sent_at.resize(n);
     slots[i].rtt_ms.assign(n, NAN);
   }
@@ -116,16 +124,14 @@ std::vector<ProbeResult> UdpEchoProbe::run_round(const std::vector<PeerTarget>& 
     }
     drain_until(Clock::now() + config_.spacing);
   }
-  drain_until(Clock::now() + config_.timeout);
+  auto wait = config_.timeout;
+  for (const auto& p : peers) wait = std::min(wait, p.timeout);
+  drain_until(Clock::now() + wait);
 
   std::vector<ProbeResult> results;
   results.reserve(peers.size());
   for (std::size_t i = 0; i < peers.size(); ++i) {
-    ProbeResult r;
-    r.kind = TargetKind::kPeer;
-    r.target = peers[i].agent;
-    r.probe = "udp";
-    r.ts_ms = ts_ms;
+    ProbeResult r = empty_result(peers[i], "udp", ts_ms);
     if (!slots[i].addr) {
       r.error = "bad address";
       results.push_back(std::move(r));

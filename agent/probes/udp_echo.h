@@ -3,38 +3,46 @@
 // by the round's random nonce, the sequence number and the peer's address, so
 // stray, late, duplicated or spoofed packets are not counted.
 //
-// Threading: run_round() is not reentrant; one round at a time per UdpEchoProbe.
+// Threading: run() may be called from several threads at once; each call is
+// one round with its own sockets and nonce.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <random>
 #include <vector>
 
-#include "common/messages/assign.h"
-#include "common/messages/results.h"
+#include "agent/probes/probe.h"
 
 namespace mutuo::agent {
 
 struct UdpEchoConfig {
   uint32_t packets = 10;                           // per peer per round
   std::chrono::milliseconds spacing{20};           // between a peer's packets
-  std::chrono::milliseconds timeout{1000};         // wait after the last send
+  std::chrono::milliseconds timeout{1000};         // wait after the last send (capped by the
+                                                   // shortest target timeout of the round)
 };
 
-class UdpEchoProbe {
+class UdpEchoProbe : public Probe {
  public:
   explicit UdpEchoProbe(UdpEchoConfig config);
 
-  // Probes every peer in `peers` once; returns one result per peer, stamped
-  // `ts_ms`. Takes about packets * spacing + timeout. Peers whose address
-  // cannot be used get a result with error set and no counts.
-  std::vector<ProbeResult> run_round(const std::vector<PeerTarget>& peers, int64_t ts_ms);
+  // Probes every target (host = IP literal, port = its echo port) once; takes
+  // about packets * spacing + timeout. Targets whose address cannot be used get
+  // a result with error set and no counts.
+  std::vector<ProbeResult> run(const std::vector<ProbeTarget>& targets, int64_t ts_ms) override;
 
  private:
+  uint64_t new_nonce();
+
   UdpEchoConfig config_;
-  std::mt19937_64 rng_;
+  std::mutex mu_;
+  std::mt19937_64 rng_;  // guarded by mu_
 };
+
+std::unique_ptr<Probe> make_udp_echo_probe(const UdpEchoConfig& config);
 
 // Jitter of one round: the mean absolute difference between the round-trip times
 // of consecutive replies (in sequence order), in ms. 0 with fewer than two.

@@ -239,7 +239,13 @@ class System:
                                      "--token-file", self.token_file(agent_id),
                                      "--echo-port", str(echo_port), "--echo-bind", "127.0.0.1",
                                      "--advertise", "127.0.0.1", "--keepalive", str(keepalive),
-                                     "--udp-packets", str(packets), *extra])
+                                     "--udp-packets", str(packets),
+                                     "--buffer-dir", self.agent_buffer_dir(agent_id), *extra])
+
+    def agent_buffer_dir(self, agent_id):
+        """The agent's on-disk result buffer, inside this system's directory (kept
+        across restarts of the agent within one test, never shared between tests)."""
+        return os.path.join(self.dir, agent_id + "-buffer")
 
     def api(self, path):
         """GET a dashboard API path as the logged-in first admin."""

@@ -44,10 +44,17 @@ TEST_CASE("a round over loopback: a live responder answers all, a dead port none
   REQUIRE(dead_port);
   gone.stop();
 
-  std::vector<PeerTarget> peers = {{"live", "127.0.0.1", *port, {"udp"}, 10},
-                                   {"dead", "127.0.0.1", *dead_port, {"udp"}, 10},
-                                   {"bad", "not-an-ip", 1, {"udp"}, 10}};
-  auto results = probe.run_round(peers, 12345);
+  auto peer = [](const char* id, const char* host, uint16_t port) {
+    ProbeTarget t;
+    t.id = id;
+    t.host = host;
+    t.port = port;
+    return t;
+  };
+  std::vector<ProbeTarget> peers = {peer("live", "127.0.0.1", *port),
+                                    peer("dead", "127.0.0.1", *dead_port),
+                                    peer("bad", "not-an-ip", 1)};
+  auto results = probe.run(peers, 12345);
   REQUIRE(results.size() == 3);
   CHECK(results[0].target == "live");
   CHECK(results[0].ts_ms == 12345);

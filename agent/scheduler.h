@@ -1,0 +1,79 @@
+// Scheduler: when each probe round is due. Targets are grouped by (probe type,
+// interval): one group is one round, in which the probe measures all its
+// targets at once (the probes interleave their packets and connections).
+//
+// - Jitter: a new group starts at a random phase within its interval, so
+//   agents that start together (a fleet reboot) do not probe in step.
+// - No drift: a group's rounds are due at phase + k * interval on the monotonic
+//   clock, whatever each round takes; a slot missed because the previous round
+//   of that group still runs, or the host was suspended, is skipped and
+//   counted, never run late or twice.
+// - Stable: a new assignment keeps the schedule of every group that remains,
+//   so a tracker republishing does not reset phases.
+// - Bounded: groups and targets come from an assignment whose size the decoder
+//   bounds; nothing grows with time.
+//
+// Threading: not thread-safe; the agent calls it under its own mutex.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/probes/probe.h"
+#include "common/messages/assign.h"
+
+namespace mutuo::agent {
+
+struct Round {
+  std::string probe;
+  std::chrono::seconds interval{0};
+  std::vector<ProbeTarget> targets;
+  std::string key() const { return probe + "/" + std::to_string(interval.count()); }
+};
+
+// The rounds an assignment asks for, one per (probe type, interval), only for
+// probe types in `known`. Peers give udp targets (addr, echo port) and icmp
+// targets (addr); checks give targets of their own type. `peer_timeout` is the
+// timeout of peer probes (assignments carry none), capped at 3/4 of the
+// interval so that a round fits in it; a check's timeout_ms of 0 means 5 s. Unknown probe types are counted in *unknown.
+std::vector<Round> rounds_of(const Assign& assign, const std::set<std::string>& known,
+                             std::chrono::milliseconds peer_timeout, uint64_t* unknown);
+
+class Scheduler {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit Scheduler(uint64_t seed) : rng_(seed) {}
+
+  // Replaces the rounds; groups whose key remains keep their next due time.
+  void set_rounds(std::vector<Round> rounds, Clock::time_point now);
+
+  // The rounds due at `now`, not already running; each is marked running until
+  // finished(key). Advances every due group to its next slot after `now`.
+  std::vector<Round> take_due(Clock::time_point now);
+  void finished(const std::string& key);
+
+  // When the next round is due (time_point::max() when there is none).
+  Clock::time_point next_due() const;
+
+  std::size_t groups() const { return groups_.size(); }
+  std::size_t targets() const;
+  uint64_t skipped() const { return skipped_; }  // slots not run (overrun, suspend)
+
+ private:
+  struct Group {
+    Round round;
+    Clock::time_point next;
+    bool running = false;
+  };
+  std::map<std::string, Group> groups_;
+  std::mt19937_64 rng_;
+  uint64_t skipped_ = 0;
+};
+
+}  // namespace mutuo::agent

@@ -35,13 +35,13 @@ void Tracker::handle(const MqttMessage& m) {
   std::lock_guard lock(mu_);
   const bool cleared = m.payload.empty();
   if (m.topic == kLeaderTopic) {
-    bool was = leadership_.leader();
+    const bool was = leadership_.leader();
+    const auto before = leadership_.holder();
     leadership_.observe(m.payload);
-    if (leadership_.leader() != was) {
-      spdlog::info("{}", leadership_.leader() ? "this tracker now leads and publishes"
-                                              : "standing by: " +
-                                                    leadership_.holder().value_or("nobody") +
-                                                    " leads");
+    if (leadership_.leader() && !was) {
+      spdlog::info("this tracker now leads and publishes");
+    } else if (!leadership_.leader() && (was || leadership_.holder() != before)) {
+      spdlog::info("standing by: {} leads", leadership_.holder().value_or("nobody"));
     }
     dirty_ = true;  // a leader plans; a standby may claim a vacant topic
     cv_.notify_all();
@@ -146,7 +146,11 @@ void Tracker::run() {
     if (live_.release(now_ms())) dirty_ = true;
     if (auto claim = leadership_.claim(now_ms())) {
       spdlog::info("no tracker leads: claiming the lead as {}", config_.id);
+      // Never call into the MQTT client holding mu_: its callback thread may be
+      // waiting for mu_ in handle() while holding what publish() needs.
+      lock.unlock();
       session_.publish(*claim);
+      lock.lock();
     }
     if (!dirty_) continue;
     if (!leadership_.leader()) {  // standby: follow the retained topics, publish nothing

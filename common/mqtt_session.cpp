@@ -122,10 +122,11 @@ bool MqttSession::connect_once() {
     if (connected_handler_) connected_handler_();
     return true;
   } catch (const mqtt::exception& e) {
-    int reason = e.get_reason_code();
+    // Paho C++ 1.2 puts a v5 CONNACK refusal in the return code, not the reason code.
+    int reason = is_refusal(e.get_reason_code()) ? e.get_reason_code() : e.get_return_code();
     if (is_refusal(reason)) {
       spdlog::error("broker {} refused {}: {} (check the id and token); retrying in {}s",
-                    config_.server_uri, config_.client_id, e.get_reason_code_str(),
+                    config_.server_uri, config_.client_id, mqtt::exception::reason_code_str(reason),
                     kRefusedBackoff.count());
       throw;  // the caller backs off longer
     }

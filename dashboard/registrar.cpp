@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "common/ids.h"
+#include "common/messages/status.h"
 #include "common/topics.h"
 #include "dashboard/random_token.h"
 
@@ -118,6 +119,23 @@ void Registrar::publish_entry(const AgentRecord& a) {
   }
 }
 
+void Registrar::mark_offline(const std::string& id, bool forget) {
+  // The plugin kicks without the last will, so the agent's retained status would
+  // say "online" for ever: say what happened in its place.
+  std::string payload;
+  if (!forget) {
+    Status s;
+    s.agent = id;
+    s.online = false;
+    s.ts_ms = now_ms_();
+    s.reason = "lost";
+    payload = encode(s);
+  }
+  if (!publish_(MqttMessage{topics::status(id), payload, 1, true})) {
+    spdlog::warn("could not update the status of {} (broker not connected)", id);
+  }
+}
+
 void Registrar::republish_all() {
   for (const auto& a : store_->agents()) publish_entry(a);
 }
@@ -189,6 +207,7 @@ RegistrarResult<IssuedToken> Registrar::rotate(const std::string& id) {
     spdlog::warn("rotating the token of {} failed: {}", id, *err);
     return fail<IssuedToken>(RegistrarError::kBroker, *err);
   }
+  mark_offline(id, false);
   a->token_issued_ms = now_ms_();
   if (auto put = store_->put_agent(*a); !put) return fail<IssuedToken>(RegistrarError::kStore, put.error());
   spdlog::info("rotated the token of agent {}; its old token no longer works", id);
@@ -203,6 +222,7 @@ RegistrarResult<AgentRecord> Registrar::set_enabled(const std::string& id, bool 
   if (auto err = dynsec({{{"command", enabled ? "enableClient" : "disableClient"}, {"username", id}}})) {
     return fail<AgentRecord>(RegistrarError::kBroker, *err);
   }
+  if (!enabled) mark_offline(id, false);
   a->enabled = enabled;
   if (auto put = store_->put_agent(*a); !put) return fail<AgentRecord>(RegistrarError::kStore, put.error());
   publish_entry(*a);
@@ -221,6 +241,7 @@ RegistrarResult<AgentRecord> Registrar::remove(const std::string& id) {
     return fail<AgentRecord>(RegistrarError::kBroker, *err);
   }
   if (auto del = store_->delete_agent(id); !del) return fail<AgentRecord>(RegistrarError::kStore, del.error());
+  mark_offline(id, true);
   if (!publish_(MqttMessage{registry_topic(id), "", 1, true})) {
     spdlog::warn("could not clear the retained registry entry of {} (broker not connected)", id);
   }

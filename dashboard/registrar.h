@@ -4,6 +4,10 @@
 // own role agent-{id}; the dashboard keeps the registration in its own store and
 // publishes it, retained, on mutuo/v1/registry/{id}.
 //
+// Rotating, disabling and deleting kick the agent at once (the broker ends its
+// session); as the broker sends no last will then, the registrar publishes the
+// agent's offline status itself (cleared, for a deleted agent).
+//
 // The token exists only in the answer to register() and rotate(): it is never
 // logged and never stored (the broker keeps its own salted hash).
 //
@@ -84,6 +88,9 @@ class Registrar {
   std::optional<std::string> dynsec(const std::vector<nlohmann::json>& commands,
                                     const std::vector<std::string>& tolerated = {});
   void publish_entry(const AgentRecord& a);
+  // After a kick: the agent's retained status becomes offline ("lost"), or is
+  // cleared when `forget` (a deleted agent).
+  void mark_offline(const std::string& id, bool forget);
 
   DashboardStore* store_;
   DynsecAdmin* admin_;

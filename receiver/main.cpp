@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", token_file,
                  "file holding the MQTT password (default: env MUTUO_TOKEN)");
   app.add_option("--ca-file", mqtt.ca_file, "CA certificate to verify an ssl:// broker");
+  app.add_flag("--tls-insecure", mqtt.tls_insecure, "skip broker certificate checks (dev only)");
   app.add_option("--store", store_dir, "RocksDB directory (created if missing)")->required();
   app.add_option("--session-expiry-s", session_expiry_s,
                  "how long the broker keeps queueing results while the receiver is away")

@@ -1,1 +1,2 @@
 mutuo_integration_test(test_agent_rights LABELS "security;receiver;dashboard")
+mutuo_integration_test(test_security_registration LABELS "security;dashboard;agent" TIMEOUT 150)

@@ -1,2 +1,3 @@
 mutuo_integration_test(test_agent_rights LABELS "security;receiver;dashboard")
 mutuo_integration_test(test_security_registration LABELS "security;dashboard;agent" TIMEOUT 150)
+mutuo_integration_test(test_dashboard_api_auth LABELS "security;dashboard" TIMEOUT 90)

@@ -70,44 +70,65 @@ void Agent::on_connected() {
   cv_.notify_all();  // resend at once rather than at the next tick
 }
 
+void Agent::load_saved_assignment() {
+  if (config_.assignment_file.empty()) return;
+  std::ifstream f(config_.assignment_file);
+  if (!f) return;
+  std::stringstream text;
+  text << f.rdbuf();
+  spdlog::info("following the assignment saved in {} until the broker sends one",
+               config_.assignment_file);
+  apply_assignment(text.str(), false);
+}
+
+void Agent::apply_assignment(const std::string& payload, bool from_broker) {
+  std::lock_guard lock(mu_);
+  if (payload.empty()) {
+    scheduler_.set_rounds({}, Clock::now());
+    rev_.reset();
+    stats_.groups = stats_.targets = 0;
+    if (!config_.assignment_file.empty()) std::remove(config_.assignment_file.c_str());
+    spdlog::info("assignment cleared: nothing to probe");
+    cv_.notify_all();
+    return;
+  }
+  auto a = decode_assign(payload);
+  if (!a || a->agent != config_.id) {
+    ++stats_.assign_rejected;
+    uint64_t suppressed = 0;
+    if (log_limiter_.allow(&suppressed)) {
+      spdlog::warn("ignoring invalid assignment: {}", a ? "addressed to " + a->agent : a.error());
+    }
+    return;
+  }
+  if (from_broker && rev_ && a->rev < *rev_) return;  // an older revision
+  std::set<std::string> known;
+  for (const auto& [name, probe] : probes_) known.insert(name);
+  uint64_t unknown = 0;
+  auto rounds = rounds_of(*a, known, config_.probes.udp.timeout, &unknown);
+  stats_.unknown_probes += unknown;
+  scheduler_.set_rounds(std::move(rounds), Clock::now());
+  // A saved assignment sets no floor: after a tracker reset, revisions may restart.
+  if (from_broker) rev_ = a->rev;
+  stats_.assign_rev = a->rev;
+  stats_.groups = scheduler_.groups();
+  stats_.targets = scheduler_.targets();
+  spdlog::info("assignment rev {}: {} peer(s), {} check(s) -> {} round(s) over {} target(s){}",
+               a->rev, a->peers.size(), a->checks.size(), stats_.groups, stats_.targets,
+               unknown ? fmt::format(" ({} of unknown probe types skipped)", unknown) : "");
+  if (from_broker && !config_.assignment_file.empty()) {
+    std::string tmp = config_.assignment_file + ".tmp";
+    std::ofstream(tmp, std::ios::trunc) << payload;
+    std::rename(tmp.c_str(), config_.assignment_file.c_str());
+  }
+  cv_.notify_all();
+}
+
 void Agent::handle(const MqttMessage& m) {
   auto parsed = topics::parse(m.topic);
   if (!parsed || parsed->id != config_.id) return;
   if (parsed->kind == topics::Kind::kAssign) {
-    std::lock_guard lock(mu_);
-    if (m.payload.empty()) {
-      scheduler_.set_rounds({}, Clock::now());
-      rev_.reset();
-      stats_.groups = stats_.targets = 0;
-      spdlog::info("assignment cleared: nothing to probe");
-      cv_.notify_all();
-      return;
-    }
-    auto a = decode_assign(m.payload);
-    if (!a || a->agent != config_.id) {
-      ++stats_.assign_rejected;
-      uint64_t suppressed = 0;
-      if (log_limiter_.allow(&suppressed)) {
-        spdlog::warn("ignoring invalid assignment: {}",
-                     a ? "addressed to " + a->agent : a.error());
-      }
-      return;
-    }
-    if (rev_ && a->rev < *rev_) return;  // an older revision
-    std::set<std::string> known;
-    for (const auto& [name, probe] : probes_) known.insert(name);
-    uint64_t unknown = 0;
-    auto rounds = rounds_of(*a, known, config_.probes.udp.timeout, &unknown);
-    stats_.unknown_probes += unknown;
-    scheduler_.set_rounds(std::move(rounds), Clock::now());
-    rev_ = a->rev;
-    stats_.assign_rev = a->rev;
-    stats_.groups = scheduler_.groups();
-    stats_.targets = scheduler_.targets();
-    spdlog::info("assignment rev {}: {} peer(s), {} check(s) -> {} round(s) over {} target(s){}",
-                 a->rev, a->peers.size(), a->checks.size(), stats_.groups, stats_.targets,
-                 unknown ? fmt::format(" ({} of unknown probe types skipped)", unknown) : "");
-    cv_.notify_all();
+    apply_assignment(m.payload, true);
   } else if (parsed->kind == topics::Kind::kAcks) {
     auto ack = decode_ack(m.payload);
     if (!ack || ack->agent != config_.id) {

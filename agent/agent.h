@@ -40,6 +40,10 @@ struct AgentConfig {
   uint32_t max_results_per_batch = 1000;
   std::chrono::seconds status_interval{60};  // the periodic status log line; 0 = never
   std::string metrics_file;             // Prometheus text, rewritten every 10 s; "" = none
+  // The last assignment, kept so that an agent restarted while the broker is
+  // away goes on probing; "" = none. Any assignment from the broker replaces it,
+  // whatever its revision.
+  std::string assignment_file;
 };
 
 struct ProbeCounters {
@@ -68,6 +72,8 @@ class Agent {
   ~Agent();
 
   void handle(const MqttMessage& message);
+  // Follows the assignment saved by an earlier run, if any; before run().
+  void load_saved_assignment();
   void on_connected();  // announces presence; makes every unconfirmed batch due
   void run();           // until stop()
   void stop();
@@ -79,6 +85,7 @@ class Agent {
   std::string metrics_text() const;
 
  private:
+  void apply_assignment(const std::string& payload, bool from_broker);
   void work();
   void execute(const Round& round);
   void write_metrics_file() const;

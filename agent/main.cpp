@@ -242,7 +242,9 @@ int main(int argc, char** argv) {
   config.max_concurrent = max_concurrent;
   config.status_interval = std::chrono::seconds(status_interval_s);
   config.metrics_file = metrics_file;
+  config.assignment_file = buffer_dir + "/assignment.json";
   mutuo::agent::Agent agent(config, session, *outbox.value());
+  agent.load_saved_assignment();
   session.subscribe(mutuo::topics::assign(id), 1);
   session.subscribe(mutuo::topics::acks(id), 1);
   session.on_message([&](const mutuo::MqttMessage& m) { agent.handle(m); });

@@ -1,0 +1,137 @@
+"""Real targets on loopback for the agent's probe tests: HTTP and HTTPS servers
+(certificates made by openssl in the test), open and closed TCP ports, and a
+dnsmasq on a loopback port. Each fixture is stopped by close(); processes are
+started through the harness System, which stops them by PID."""
+
+import http.server
+import os
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+from harness import free_port, wait_until
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    BODY = b"hello from the mutuo agent test\n"
+
+    def do_GET(self):
+        if self.path == "/ok":
+            self._answer(200, self.BODY)
+        elif self.path == "/missing":
+            self._answer(404, b"nothing here\n")
+        elif self.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", "/ok")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path == "/slow":
+            time.sleep(1.5)
+            self._answer(200, self.BODY)
+        else:
+            self._answer(404, b"?\n")
+
+    def _answer(self, status, body):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class HttpServer:
+    """A threaded HTTP server on 127.0.0.1; with cert/key, HTTPS."""
+
+    def __init__(self, cert=None, key=None):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.tls = cert is not None
+        if self.tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                                       daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def make_cert(directory, name, days):
+    """A self-signed certificate for 127.0.0.1 valid for `days` days; returns (cert, key)."""
+    cert = os.path.join(directory, name + ".crt")
+    key = os.path.join(directory, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", str(days), "-subj", f"/CN={name}",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+class OpenPort:
+    """A listening TCP socket that accepts (and closes) connections."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.stopping = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+                self.accepted += 1
+                c.close()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
+def closed_port():
+    """A TCP port on 127.0.0.1 nobody listens on (bound, then released)."""
+    return free_port()
+
+
+def start_dnsmasq(system, records):
+    """dnsmasq on 127.0.0.1:<port> answering `records` ({name: ipv4}) and NXDOMAIN
+    for anything else under mutuo.test. Returns the port."""
+    port = free_port(socket.SOCK_DGRAM)
+    argv = ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+            "--listen-address=127.0.0.1", "--bind-interfaces", f"--port={port}",
+            "--local=/mutuo.test/", "--log-facility=-", "--pid-file="]
+    if os.geteuid() == 0:
+        argv.append("--user=root")
+    for name, ip in records.items():
+        argv.append(f"--address=/{name}/{ip}")
+    system.spawn("dnsmasq", argv)
+
+    def answers():
+        q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04ping\x05mutuo\x04test\x00\x00\x01\x00\x01"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.3)
+            s.sendto(q, ("127.0.0.1", port))
+            return s.recvfrom(512)[0][:2] == b"\x12\x34"
+    wait_until("dnsmasq answering", answers, 10)
+    return port

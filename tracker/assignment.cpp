@@ -72,6 +72,16 @@ std::vector<std::string> Assignment::spread_values(const Peer& peer) const {
   return out;
 }
 
+bool Assignment::same_spread(const Peer& peer, const std::vector<std::string>& spread) const {
+  for (std::size_t j = 0; j < config_.spread_labels.size(); ++j) {
+    auto it = peer.labels.find(config_.spread_labels[j]);
+    static const std::string kNone;
+    const std::string& value = it == peer.labels.end() ? kNone : it->second;
+    if (value != spread[j]) return false;
+  }
+  return true;
+}
+
 void Assignment::add_member(const std::string& id, const Peer& peer,
                             std::set<std::string>& dirty_targets) {
   Member x;
@@ -244,31 +254,48 @@ Assign Assignment::build(const std::string& agent) const {
 }
 
 std::set<std::string> Assignment::update(const std::map<std::string, Peer>& live,
-                                         const std::map<std::string, Check>& checks) {
+                                         const std::map<std::string, Check>& checks,
+                                         const std::set<std::string>* touched) {
   std::set<std::string> dirty_targets, dirty_agents;
 
   // Leaves first (a label change is a leave and a join: it moves the observers).
   std::vector<std::string> gone;
-  for (const auto& [id, m] : members_) {
+  auto maybe_gone = [&](const std::string& id, const Member& m) {
     auto it = live.find(id);
-    if (it == live.end() || spread_values(it->second) != m.spread) gone.push_back(id);
+    if (it == live.end() || !same_spread(it->second, m.spread)) gone.push_back(id);
+  };
+  if (touched) {
+    for (const auto& id : *touched) {
+      if (auto m = members_.find(id); m != members_.end()) maybe_gone(id, m->second);
+    }
+  } else {
+    for (const auto& [id, m] : members_) maybe_gone(id, m);
   }
   for (const auto& id : gone) remove_member(id, dirty_targets, dirty_agents);
   bool joined_or_left = !gone.empty();
-  for (const auto& [id, peer] : live) {
-    if (members_.count(id)) {
-      auto old = peers_.find(id);
-      if (old != peers_.end() &&
-          (old->second.addrs != peer.addrs || old->second.echo_port != peer.echo_port)) {
+  for (const auto& id : gone) peers_.erase(id);
+  auto arrive = [&](const std::string& id, const Peer& peer) {
+    auto old = peers_.find(id);
+    if (old != peers_.end()) {  // a member: only its address matters to its observers
+      if (old->second == peer) return;
+      if (old->second.addrs != peer.addrs || old->second.echo_port != peer.echo_port) {
         for (const auto& o : members_.at(id).observers) dirty_agents.insert(o);
       }
-      continue;
+      old->second = peer;
+      return;
     }
+    peers_.emplace(id, peer);
     add_member(id, peer, dirty_targets);
     dirty_agents.insert(id);
     joined_or_left = true;
+  };
+  if (touched) {
+    for (const auto& id : *touched) {
+      if (auto p = live.find(id); p != live.end()) arrive(id, p->second);
+    }
+  } else {
+    for (const auto& [id, peer] : live) arrive(id, peer);
   }
-  peers_ = live;
 
   const bool sparse = members_.size() > config_.full_mesh_max;
   if (sparse != sparse_ || (!sparse && joined_or_left)) {  // a full mesh changes everywhere

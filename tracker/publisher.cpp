@@ -54,44 +54,57 @@ void Publisher::forget(const MqttMessage& failed) {
 }
 
 std::vector<MqttMessage> Publisher::plan(const std::map<std::string, Peer>& peers,
-                                         const std::map<std::string, Assign>& assigns) {
-  std::vector<MqttMessage> out;
-  // Departed peers first, so agents stop probing them before anything else.
-  for (auto it = peers_.begin(); it != peers_.end();) {
-    if (peers.count(it->first)) {
-      ++it;
+                                         const std::map<std::string, Assign>& assigns,
+                                         const std::set<std::string>* only) {
+  std::vector<std::string> ids;
+  if (only) {
+    ids.assign(only->begin(), only->end());
+  } else {
+    std::set<std::string> all;
+    for (const auto& [id, p] : peers_) all.insert(id);
+    for (const auto& [id, p] : peers) all.insert(id);
+    for (const auto& [id, a] : assigns_) all.insert(id);
+    for (const auto& [id, a] : assigns) all.insert(id);
+    ids.assign(all.begin(), all.end());
+  }
+  std::vector<MqttMessage> clears, sets;
+  for (const auto& id : ids) {
+    auto want_peer = peers.find(id);
+    auto have_peer = peers_.find(id);
+    if (want_peer == peers.end()) {
+      if (have_peer != peers_.end()) {
+        clears.push_back({topics::peer(id), "", 1, true});
+        peers_.erase(have_peer);
+      }
+    } else if (have_peer == peers_.end() || !(have_peer->second == want_peer->second)) {
+      sets.push_back({topics::peer(id), encode(want_peer->second), 1, true});
+      peers_[id] = want_peer->second;
+    }
+  }
+  for (const auto& id : ids) {
+    auto want = assigns.find(id);
+    auto have = assigns_.find(id);
+    if (want == assigns.end()) {
+      if (have != assigns_.end()) {
+        clears.push_back({topics::assign(id), "", 1, true});
+        assigns_.erase(have);
+      }
       continue;
     }
-    out.push_back({topics::peer(it->first), "", 1, true});
-    it = peers_.erase(it);
-  }
-  for (auto it = assigns_.begin(); it != assigns_.end();) {
-    if (assigns.count(it->first)) {
-      ++it;
+    if (have != assigns_.end() && have->second.agent == want->second.agent &&
+        have->second.peers == want->second.peers && have->second.checks == want->second.checks) {
       continue;
     }
-    out.push_back({topics::assign(it->first), "", 1, true});
-    it = assigns_.erase(it);
-  }
-  for (const auto& [id, peer] : peers) {
-    auto it = peers_.find(id);
-    if (it != peers_.end() && it->second == peer) continue;
-    out.push_back({topics::peer(id), encode(peer), 1, true});
-    peers_[id] = peer;
-  }
-  for (const auto& [id, wanted] : assigns) {
-    auto it = assigns_.find(id);
-    if (it != assigns_.end() && it->second.agent == wanted.agent &&
-        it->second.peers == wanted.peers && it->second.checks == wanted.checks) {
-      continue;
-    }
-    Assign a = wanted;
+    Assign a = want->second;
     a.rev = last_rev_[id] + 1;
     last_rev_[id] = a.rev;
-    out.push_back({topics::assign(id), encode(a), 1, true});
+    sets.push_back({topics::assign(id), encode(a), 1, true});
     assigns_[id] = std::move(a);
   }
-  return out;
+  // Departed peers first, so agents stop probing them before anything else.
+  clears.insert(clears.end(), std::make_move_iterator(sets.begin()),
+                std::make_move_iterator(sets.end()));
+  return clears;
 }
 
 }  // namespace mutuo::tracker

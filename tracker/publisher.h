@@ -7,6 +7,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,11 @@ class Publisher {
 
   // The messages that make the broker hold exactly `peers` and `assigns`
   // (assign revs are ignored on input and set here). Marks them as published.
+  // With `only`, looks at those agents alone: the caller knows nothing else
+  // changed, and at 10,000 agents a full comparison costs tens of milliseconds.
   std::vector<MqttMessage> plan(const std::map<std::string, Peer>& peers,
-                                const std::map<std::string, Assign>& assigns);
+                                const std::map<std::string, Assign>& assigns,
+                                const std::set<std::string>* only = nullptr);
 
   // Forgets what a failed publish would have made the broker hold, so the next
   // plan sends it again.

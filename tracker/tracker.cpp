@@ -40,6 +40,7 @@ void Tracker::handle(const MqttMessage& m) {
     leadership_.observe(m.payload);
     if (leadership_.leader() && !was) {
       spdlog::info("this tracker now leads and publishes");
+      full_plan_ = true;
     } else if (!leadership_.leader() && (was || leadership_.holder() != before)) {
       spdlog::info("standing by: {} leads", leadership_.holder().value_or("nobody"));
     }
@@ -63,6 +64,7 @@ void Tracker::handle(const MqttMessage& m) {
                       status && status->online ? "online"
                                                : (status ? "offline (" + status->reason + ")"
                                                          : "gone (status cleared)"));
+        touched_.insert(parsed->id);
         dirty_ = true;
       }
       break;
@@ -77,6 +79,7 @@ void Tracker::handle(const MqttMessage& m) {
         peer = std::move(p).value();
       }
       if (in_flight_ > 0) --in_flight_;
+      touched_.insert(parsed->id);  // its since may have changed, too
       if (publisher_.observe_peer(parsed->id, peer)) dirty_ = true;
       break;
     }
@@ -89,7 +92,10 @@ void Tracker::handle(const MqttMessage& m) {
         assign = std::move(a).value();
       }
       if (in_flight_ > 0) --in_flight_;
-      if (publisher_.observe_assign(parsed->id, assign)) dirty_ = true;
+      if (publisher_.observe_assign(parsed->id, assign)) {
+        touched_.insert(parsed->id);
+        dirty_ = true;
+      }
       break;
     }
     case topics::Kind::kCheck: {
@@ -121,6 +127,7 @@ void Tracker::on_connected() {
   // topic while we were away: a leader claims it again after settling.
   leadership_.reconnected();
   in_flight_ = 0;
+  full_plan_ = true;
   dirty_ = true;
   cv_.notify_all();
 }
@@ -143,7 +150,10 @@ void Tracker::run() {
       cv_.wait_for(lock, milliseconds(200), [this] { return stopping_; });
       continue;
     }
-    if (live_.release(now_ms())) dirty_ = true;
+    if (live_.release(now_ms())) {
+      dirty_ = true;
+      full_plan_ = true;  // rare: admitted agents after a flap hold
+    }
     if (auto claim = leadership_.claim(now_ms())) {
       spdlog::info("no tracker leads: claiming the lead as {}", config_.id);
       // Never call into the MQTT client holding mu_: its callback thread may be
@@ -155,16 +165,25 @@ void Tracker::run() {
     if (!dirty_) continue;
     if (!leadership_.leader()) {  // standby: follow the retained topics, publish nothing
       dirty_ = false;
+      touched_.clear();  // on taking the lead it compares everything
       continue;
     }
     // Let a burst of changes (many agents starting at once) land in one plan.
     cv_.wait_for(lock, config_.debounce, [this] { return stopping_; });
     if (stopping_ || !leadership_.leader()) continue;
     dirty_ = false;
-    live_.release(now_ms());
+    if (live_.release(now_ms())) full_plan_ = true;
     auto t0 = steady_clock::now();
-    auto changed = assignment_.update(live_.peers(), checks_);
-    auto messages = publisher_.plan(live_.peers(), assignment_.assigns());
+    auto changed = assignment_.update(live_.peers(), checks_, full_plan_ ? nullptr : &touched_);
+    std::vector<MqttMessage> messages;
+    if (full_plan_) {
+      messages = publisher_.plan(live_.peers(), assignment_.assigns());
+    } else {
+      touched_.insert(changed.begin(), changed.end());
+      messages = publisher_.plan(live_.peers(), assignment_.assigns(), &touched_);
+    }
+    full_plan_ = false;
+    touched_.clear();
     auto plan_ms = duration_cast<milliseconds>(steady_clock::now() - t0).count();
     if (messages.empty()) continue;
     ++stats_.plans;
@@ -189,6 +208,7 @@ void Tracker::run() {
         // Repaired by the next plan: forget that the broker has it. After a
         // reconnect the retained topics arrive again anyway.
         publisher_.forget(m);
+        full_plan_ = true;
         ++failed;
         continue;
       }

@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "common/log.h"
@@ -77,6 +78,8 @@ class Tracker {
   static constexpr std::size_t kPublishWindow = 64;  // publishes not yet echoed back
   std::size_t in_flight_ = 0;
   bool dirty_ = true;
+  bool full_plan_ = true;            // compare every topic in the next plan
+  std::set<std::string> touched_;    // else only these (and changed assignments)
   std::chrono::steady_clock::time_point settle_until_;
   bool stopping_ = false;
   TrackerStats stats_;

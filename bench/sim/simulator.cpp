@@ -60,10 +60,15 @@ Simulator::~Simulator() {
 }
 
 uint64_t Simulator::raise_fd_limit() {
+  // libmosquitto holds three descriptors per client (its socket and a wake-up
+  // socket pair). Root may raise the hard limit too; others get the hard limit.
   rlimit rl{};
   getrlimit(RLIMIT_NOFILE, &rl);
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
+  rlimit want{std::max<rlim_t>(rl.rlim_max, 1 << 16), std::max<rlim_t>(rl.rlim_max, 1 << 16)};
+  if (setrlimit(RLIMIT_NOFILE, &want) != 0) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
   getrlimit(RLIMIT_NOFILE, &rl);
   return rl.rlim_cur;
 }

@@ -138,15 +138,18 @@ TEST_CASE("stability: one join or leave changes O(k) assignments") {
   std::size_t worst = 0, sum = 0, rounds = 0;
   int next = 1000;
   for (int i = 0; i < 60; ++i) {
+    std::set<std::string> touched;
     if (i % 2 == 0) {
       Peer p = peer(next++);
       live.emplace(p.agent, p);
+      touched.insert(p.agent);
     } else {
       auto it = live.begin();
       std::advance(it, rng() % live.size());
+      touched.insert(it->first);
       live.erase(it);
     }
-    auto changed = a.update(live, {});
+    auto changed = a.update(live, {}, i % 4 < 2 ? &touched : nullptr);
     worst = std::max(worst, changed.size());
     sum += changed.size();
     ++rounds;
@@ -155,6 +158,7 @@ TEST_CASE("stability: one join or leave changes O(k) assignments") {
           << static_cast<double>(sum) / rounds << ", max " << worst);
   CHECK(worst <= 4 * 16);
   CHECK(static_cast<double>(sum) / rounds <= 3 * 16);
+  CHECK(a.assigns() == assign_all(live, {}, {}));  // told what changed, or finding out alone
 }
 
 TEST_CASE("stability: a peer's new address changes only its observers' assignments") {

@@ -1,9 +1,9 @@
 #include "common/mqtt_session.h"
 
+#include <mqtt/async_client.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <mqtt/async_client.h>
 
 namespace mutuo {
 
@@ -50,15 +50,17 @@ MqttSession::MqttSession(MqttConfig config) : config_(std::move(config)) {
     ssl.set_verify(!config_.tls_insecure);
     ssl.set_error_handler([](const std::string& msg) { spdlog::warn("TLS: {}", msg); });
     if (config_.tls_insecure) {
-      spdlog::warn("TLS certificate verification is OFF for {} (--tls-insecure): anyone on the "
-                   "path can impersonate the broker",
-                   config_.server_uri);
+      spdlog::warn(
+          "TLS certificate verification is OFF for {} (--tls-insecure): anyone on the "
+          "path can impersonate the broker",
+          config_.server_uri);
     }
     options_->set_ssl(ssl);
   }
   mqtt::properties props;
   if (config_.session_expiry_s > 0) {
-    props.add({mqtt::property::SESSION_EXPIRY_INTERVAL, static_cast<int32_t>(config_.session_expiry_s)});
+    props.add(
+        {mqtt::property::SESSION_EXPIRY_INTERVAL, static_cast<int32_t>(config_.session_expiry_s)});
   }
   options_->set_properties(props);
 }
@@ -111,9 +113,10 @@ bool MqttSession::connect_once() {
         sub->wait();
         auto reasons = sub->get_subscribe_response().get_reason_codes();
         if (!reasons.empty() && reasons.front() >= 0x80) {
-          spdlog::error("broker refused subscription to {} (reason {:#x}); check this "
-                        "account's role",
-                        filter, static_cast<int>(reasons.front()));
+          spdlog::error(
+              "broker refused subscription to {} (reason {:#x}); check this "
+              "account's role",
+              filter, static_cast<int>(reasons.front()));
         }
       }
     }

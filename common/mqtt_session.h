@@ -43,10 +43,10 @@ struct MqttConfig {
   std::string password;
   int keepalive_s = 10;
   bool clean_start = true;
-  uint32_t session_expiry_s = 0;       // kept by the broker after disconnect
-  std::optional<MqttMessage> will;     // last will, sent by the broker if we vanish
-  std::string ca_file;                 // for ssl://: verify the broker against this CA
-                                       // (empty: the system's trusted CAs)
+  uint32_t session_expiry_s = 0;    // kept by the broker after disconnect
+  std::optional<MqttMessage> will;  // last will, sent by the broker if we vanish
+  std::string ca_file;              // for ssl://: verify the broker against this CA
+                                    // (empty: the system's trusted CAs)
   // For ssl://: accept a broker certificate that cannot be verified (self-signed,
   // wrong host name). Development only; the session logs a warning when set.
   bool tls_insecure = false;

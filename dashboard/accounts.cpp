@@ -38,8 +38,8 @@ Result<UserRecord> Accounts::create(const std::string& name, const std::string& 
   return create_locked(name, password, role, now_ms);
 }
 
-Result<UserRecord> Accounts::create_first_admin(const std::string& name, const std::string& password,
-                                                int64_t now_ms) {
+Result<UserRecord> Accounts::create_first_admin(const std::string& name,
+                                                const std::string& password, int64_t now_ms) {
   std::lock_guard lock(mu_);
   if (!store_->users().empty()) return Error{"the first admin exists already"};
   return create_locked(name, password, Role::kAdmin, now_ms);

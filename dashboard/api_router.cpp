@@ -96,11 +96,16 @@ json agent_json(const AgentRecord& a) {
 
 int registrar_status(RegistrarError e) {
   switch (e) {
-    case RegistrarError::kInvalid: return 400;
-    case RegistrarError::kNotFound: return 404;
-    case RegistrarError::kConflict: return 409;
-    case RegistrarError::kBroker: return 502;
-    case RegistrarError::kStore: return 500;
+    case RegistrarError::kInvalid:
+      return 400;
+    case RegistrarError::kNotFound:
+      return 404;
+    case RegistrarError::kConflict:
+      return 409;
+    case RegistrarError::kBroker:
+      return 502;
+    case RegistrarError::kStore:
+      return 500;
   }
   return 500;
 }
@@ -207,7 +212,8 @@ HttpResponse ApiRouter::setup(const HttpRequest& req) const {
 HttpResponse ApiRouter::session_info(const HttpRequest& req) const {
   auto s = sources_.sessions->find(cookie_value(req.cookie, kSessionCookie), sources_.now_ms());
   if (!s) {
-    bool setup = sources_.setup != nullptr && sources_.setup->active() && sources_.accounts->empty();
+    bool setup =
+        sources_.setup != nullptr && sources_.setup->active() && sources_.accounts->empty();
     HttpResponse r = error(401, "not logged in");
     r.body = json{{"error", "not logged in"}, {"setup_needed", setup}}.dump();
     return r;
@@ -294,9 +300,8 @@ HttpResponse ApiRouter::users(const HttpRequest& req,
     if (!body) return refusal;
     auto role = parse_role(string_field(*body, "role"));
     if (!role) return error(400, "role must be 'admin' or 'viewer'");
-    auto user = sources_.accounts->create(string_field(*body, "username"),
-                                          string_field(*body, "password"), *role,
-                                          sources_.now_ms());
+    auto user = sources_.accounts->create(
+        string_field(*body, "username"), string_field(*body, "password"), *role, sources_.now_ms());
     if (!user) return error(400, user.error());
     spdlog::info("user {} ({}) created", user->name, role_name(user->role));
     return json_response(201, {{"name", user->name}, {"role", role_name(user->role)}});
@@ -369,7 +374,8 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
   std::string session_id = cookie_value(req.cookie, kSessionCookie);
   auto session = sources_.sessions->find(session_id, sources_.now_ms());
   if (!session) return error(401, "log in first");
-  if (!is_read(method) && (req.csrf_token.empty() || !secrets_equal(req.csrf_token, session->csrf))) {
+  if (!is_read(method) &&
+      (req.csrf_token.empty() || !secrets_equal(req.csrf_token, session->csrf))) {
     return error(403, "missing or wrong CSRF token (send X-CSRF-Token from GET /api/session)");
   }
   if (admin_only && session->role != Role::kAdmin) return error(403, "admins only");

@@ -88,7 +88,7 @@ struct ApiSources {
   LoginLimiter* login_limiter = nullptr;
   Registrar* registrar = nullptr;
   SetupToken* setup = nullptr;
-  bool secure_cookies = false;   // add Secure to the cookie (behind a TLS proxy)
+  bool secure_cookies = false;     // add Secure to the cookie (behind a TLS proxy)
   std::string agent_broker_uri{};  // what the agent command line tells agents to use
   std::string agent_ca_file{};     // CA file path for that command line (may be empty)
 };

@@ -34,8 +34,9 @@ Result<std::vector<DynsecReply>> DynsecAdmin::run(const std::vector<json>& comma
   auto replies = std::move(pending_[request_id]);
   pending_.erase(request_id);
   if (!answered || !replies) {
-    return Error{"the broker's dynamic-security plugin did not answer (is the dashboard's "
-                 "role allowed to administer it?)"};
+    return Error{
+        "the broker's dynamic-security plugin did not answer (is the dashboard's "
+        "role allowed to administer it?)"};
   }
   if (replies->size() != commands.size()) {
     return Error{"the dynamic-security plugin answered " + std::to_string(replies->size()) +
@@ -77,12 +78,9 @@ std::vector<json> agent_role_acls(const std::string& id) {
     return json{{"acltype", type}, {"topic", topic}, {"priority", 0}, {"allow", true}};
   };
   return {
-      acl("publishClientSend", topics::status(id)),
-      acl("publishClientSend", topics::results(id)),
-      acl("subscribeLiteral", topics::kAllPeers),
-      acl("subscribeLiteral", topics::kAllChecks),
-      acl("subscribeLiteral", topics::assign(id)),
-      acl("subscribeLiteral", topics::acks(id)),
+      acl("publishClientSend", topics::status(id)), acl("publishClientSend", topics::results(id)),
+      acl("subscribeLiteral", topics::kAllPeers),   acl("subscribeLiteral", topics::kAllChecks),
+      acl("subscribeLiteral", topics::assign(id)),  acl("subscribeLiteral", topics::acks(id)),
   };
 }
 

@@ -59,7 +59,7 @@ class DynsecAdmin {
   const std::chrono::milliseconds timeout_;
   std::mutex mu_;
   std::condition_variable cv_;
-  uint64_t next_request_ = 1;                                     // guarded by mu_
+  uint64_t next_request_ = 1;                                               // guarded by mu_
   std::map<std::string, std::optional<std::vector<DynsecReply>>> pending_;  // guarded by mu_
 };
 

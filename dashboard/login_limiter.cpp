@@ -36,7 +36,8 @@ void LoginLimiter::fail(const std::string& key, int64_t now_ms) {
     if (windows_.size() >= max_keys_) {
       // Forget expired windows; if that is not enough, the table is under attack
       // from many keys: start over rather than grow without bound.
-      std::erase_if(windows_, [&](const auto& kv) { return kv.second.start_ms + window_ms_ <= now_ms; });
+      std::erase_if(windows_,
+                    [&](const auto& kv) { return kv.second.start_ms + window_ms_ <= now_ms; });
       if (windows_.size() >= max_keys_) windows_.clear();
     }
     it = windows_.emplace(key, Window{now_ms, 0}).first;

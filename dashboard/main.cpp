@@ -166,7 +166,8 @@ int main(int argc, char** argv) {
   mutuo::MqttSession session(mqtt_config);
   auto publish = [&session](const mutuo::MqttMessage& m) { return session.publish(m); };
   mutuo::dashboard::DynsecAdmin dynsec(publish);
-  mutuo::dashboard::Registrar registrar(data.get(), &dynsec, publish, [] { return mutuo::now_ms(); });
+  mutuo::dashboard::Registrar registrar(data.get(), &dynsec, publish,
+                                        [] { return mutuo::now_ms(); });
   session.subscribe(mutuo::topics::kAllStatus, 1);
   session.subscribe(mutuo::dashboard::kDynsecResponseTopic, 1);
   session.on_message([&presence, &dynsec](const mutuo::MqttMessage& m) {

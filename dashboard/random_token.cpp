@@ -34,7 +34,8 @@ std::string random_token(std::size_t bytes) {
     spdlog::critical("the random number generator failed; stopping");
     std::abort();
   }
-  std::string token = base64url(std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
+  std::string token =
+      base64url(std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
   OPENSSL_cleanse(buf.data(), buf.size());
   return token;
 }

@@ -18,7 +18,9 @@ namespace {
 constexpr std::size_t kMaxDisplayName = 100;
 constexpr std::size_t kMaxLabels = 16;
 
-std::string registry_topic(const std::string& id) { return std::string(topics::kRoot) + "registry/" + id; }
+std::string registry_topic(const std::string& id) {
+  return std::string(topics::kRoot) + "registry/" + id;
+}
 
 bool has_control_chars(const std::string& s) {
   for (unsigned char c : s) {
@@ -30,8 +32,10 @@ bool has_control_chars(const std::string& s) {
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -112,10 +116,12 @@ std::optional<std::string> Registrar::dynsec(const std::vector<json>& commands,
 }
 
 void Registrar::publish_entry(const AgentRecord& a) {
-  if (!publish_(MqttMessage{registry_topic(a.id), registry_entry_json(a, now_ms_()).dump(), 1, true})) {
-    spdlog::warn("registry entry of {} not published now (broker not connected); it will be on "
-                 "the next connect",
-                 a.id);
+  if (!publish_(
+          MqttMessage{registry_topic(a.id), registry_entry_json(a, now_ms_()).dump(), 1, true})) {
+    spdlog::warn(
+        "registry entry of {} not published now (broker not connected); it will be on "
+        "the next connect",
+        a.id);
   }
 }
 
@@ -142,10 +148,12 @@ void Registrar::republish_all() {
 
 RegistrarResult<IssuedToken> Registrar::register_agent(RegistrationRequest request) {
   if (request.display_name.empty()) request.display_name = request.id;
-  if (auto why = invalid_registration(request)) return fail<IssuedToken>(RegistrarError::kInvalid, *why);
+  if (auto why = invalid_registration(request))
+    return fail<IssuedToken>(RegistrarError::kInvalid, *why);
   std::lock_guard lock(mu_);
   if (store_->agent(request.id)) {
-    return fail<IssuedToken>(RegistrarError::kConflict, "agent '" + request.id + "' is already registered");
+    return fail<IssuedToken>(RegistrarError::kConflict,
+                             "agent '" + request.id + "' is already registered");
   }
   // A client of that name provisioned outside the dashboard (broker-config's
   // add-agent) is left alone: the operator deletes it first.
@@ -176,7 +184,7 @@ RegistrarResult<IssuedToken> Registrar::register_agent(RegistrationRequest reque
   if (auto err = dynsec(commands, {"not found"})) {
     spdlog::warn("registering agent {} failed: {}", request.id, *err);
     auto code = err->find("already exists") != std::string::npos ? RegistrarError::kConflict
-                                                                   : RegistrarError::kBroker;
+                                                                 : RegistrarError::kBroker;
     return fail<IssuedToken>(code, *err);
   }
   AgentRecord a;
@@ -200,16 +208,19 @@ RegistrarResult<IssuedToken> Registrar::register_agent(RegistrationRequest reque
 RegistrarResult<IssuedToken> Registrar::rotate(const std::string& id) {
   std::lock_guard lock(mu_);
   auto a = store_->agent(id);
-  if (!a) return fail<IssuedToken>(RegistrarError::kNotFound, "agent '" + id + "' is not registered");
+  if (!a)
+    return fail<IssuedToken>(RegistrarError::kNotFound, "agent '" + id + "' is not registered");
   std::string token = random_token();
   // Setting the password also ends the agent's current sessions.
-  if (auto err = dynsec({{{"command", "setClientPassword"}, {"username", id}, {"password", token}}})) {
+  if (auto err =
+          dynsec({{{"command", "setClientPassword"}, {"username", id}, {"password", token}}})) {
     spdlog::warn("rotating the token of {} failed: {}", id, *err);
     return fail<IssuedToken>(RegistrarError::kBroker, *err);
   }
   mark_offline(id, false);
   a->token_issued_ms = now_ms_();
-  if (auto put = store_->put_agent(*a); !put) return fail<IssuedToken>(RegistrarError::kStore, put.error());
+  if (auto put = store_->put_agent(*a); !put)
+    return fail<IssuedToken>(RegistrarError::kStore, put.error());
   spdlog::info("rotated the token of agent {}; its old token no longer works", id);
   return ok(IssuedToken{*a, std::move(token)});
 }
@@ -217,14 +228,17 @@ RegistrarResult<IssuedToken> Registrar::rotate(const std::string& id) {
 RegistrarResult<AgentRecord> Registrar::set_enabled(const std::string& id, bool enabled) {
   std::lock_guard lock(mu_);
   auto a = store_->agent(id);
-  if (!a) return fail<AgentRecord>(RegistrarError::kNotFound, "agent '" + id + "' is not registered");
+  if (!a)
+    return fail<AgentRecord>(RegistrarError::kNotFound, "agent '" + id + "' is not registered");
   // Disabling also ends the agent's current sessions.
-  if (auto err = dynsec({{{"command", enabled ? "enableClient" : "disableClient"}, {"username", id}}})) {
+  if (auto err =
+          dynsec({{{"command", enabled ? "enableClient" : "disableClient"}, {"username", id}}})) {
     return fail<AgentRecord>(RegistrarError::kBroker, *err);
   }
   if (!enabled) mark_offline(id, false);
   a->enabled = enabled;
-  if (auto put = store_->put_agent(*a); !put) return fail<AgentRecord>(RegistrarError::kStore, put.error());
+  if (auto put = store_->put_agent(*a); !put)
+    return fail<AgentRecord>(RegistrarError::kStore, put.error());
   publish_entry(*a);
   spdlog::info("agent {} {}", id, enabled ? "enabled" : "disabled");
   return ok(std::move(*a));
@@ -233,14 +247,16 @@ RegistrarResult<AgentRecord> Registrar::set_enabled(const std::string& id, bool 
 RegistrarResult<AgentRecord> Registrar::remove(const std::string& id) {
   std::lock_guard lock(mu_);
   auto a = store_->agent(id);
-  if (!a) return fail<AgentRecord>(RegistrarError::kNotFound, "agent '" + id + "' is not registered");
+  if (!a)
+    return fail<AgentRecord>(RegistrarError::kNotFound, "agent '" + id + "' is not registered");
   // Deleting the client also ends its current sessions.
   if (auto err = dynsec({{{"command", "deleteClient"}, {"username", id}},
                          {{"command", "deleteRole"}, {"rolename", agent_role_name(id)}}},
                         {"not found"})) {
     return fail<AgentRecord>(RegistrarError::kBroker, *err);
   }
-  if (auto del = store_->delete_agent(id); !del) return fail<AgentRecord>(RegistrarError::kStore, del.error());
+  if (auto del = store_->delete_agent(id); !del)
+    return fail<AgentRecord>(RegistrarError::kStore, del.error());
   mark_offline(id, true);
   if (!publish_(MqttMessage{registry_topic(id), "", 1, true})) {
     spdlog::warn("could not clear the retained registry entry of {} (broker not connected)", id);

@@ -12,9 +12,9 @@ SessionStore::SessionStore(int64_t ttl_ms, std::size_t max_sessions)
 void SessionStore::expire(int64_t now_ms) {
   std::erase_if(sessions_, [now_ms](const auto& kv) { return kv.second.expires_ms <= now_ms; });
   while (sessions_.size() >= max_sessions_) {
-    auto oldest = std::min_element(sessions_.begin(), sessions_.end(), [](const auto& x, const auto& y) {
-      return x.second.expires_ms < y.second.expires_ms;
-    });
+    auto oldest = std::min_element(
+        sessions_.begin(), sessions_.end(),
+        [](const auto& x, const auto& y) { return x.second.expires_ms < y.second.expires_ms; });
     sessions_.erase(oldest);
   }
 }

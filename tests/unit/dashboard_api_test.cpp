@@ -300,7 +300,8 @@ struct RouterFixture {
 
   RouterFixture() {
     table.apply(mutuo::topics::status("fra-1"), online_status("fra-1", 1000), true, 5000);
-    cookie = std::string("mutuo_session=") + sessions.create("v", mutuo::dashboard::Role::kViewer, 10000).first;
+    cookie = std::string("mutuo_session=") +
+             sessions.create("v", mutuo::dashboard::Role::kViewer, 10000).first;
   }
 
   mutuo::dashboard::HttpResponse call(const std::string& method, const std::string& path) {

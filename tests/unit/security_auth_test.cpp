@@ -163,13 +163,15 @@ TEST_CASE("the dashboard store keeps registrations across a reopen") {
 }
 
 TEST_CASE("registration rules: ids as DESIGN.md says, clear messages, safe labels") {
-  auto why = [](std::string id, std::string name = "", std::map<std::string, std::string> labels = {}) {
+  auto why = [](std::string id, std::string name = "",
+                std::map<std::string, std::string> labels = {}) {
     return invalid_registration({std::move(id), std::move(name), std::move(labels)});
   };
   CHECK_FALSE(why("fra-1").has_value());
   CHECK_FALSE(why(std::string(63, 'a')).has_value());
-  for (const std::string& bad : std::vector<std::string>{"", "-a", "A", "a+b", "a#", "a/b", "a b", "a.b", "é", std::string(64, 'a'),
-                          std::string("a\0b", 3)}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "-a", "A", "a+b", "a#", "a/b", "a b", "a.b", "é",
+                                std::string(64, 'a'), std::string("a\0b", 3)}) {
     auto m = why(bad);
     REQUIRE(m.has_value());
     CHECK(m->find("invalid agent id") != std::string::npos);
@@ -216,8 +218,12 @@ TEST_CASE("the agent command line writes a private token file and passes no secr
 
 TEST_CASE("registry entry document") {
   json j = registry_entry_json({"fra-1", "Frankfurt", {{"site", "fra"}}, false, 1, 2}, 99);
-  CHECK(j == json{{"v", 1}, {"agent", "fra-1"}, {"display_name", "Frankfurt"},
-                  {"labels", {{"site", "fra"}}}, {"enabled", false}, {"ts", 99}});
+  CHECK(j == json{{"v", 1},
+                  {"agent", "fra-1"},
+                  {"display_name", "Frankfurt"},
+                  {"labels", {{"site", "fra"}}},
+                  {"enabled", false},
+                  {"ts", 99}});
 }
 
 namespace {
@@ -250,9 +256,9 @@ struct AuthFixture {
     REQUIRE(accounts.create("viewer", "viewer password 1", Role::kViewer, 1).ok());
   }
 
-  HttpResponse call(const std::string& method, const std::string& path, const std::string& cookie = "",
-                    const std::string& csrf = "", const std::string& body = "",
-                    const std::string& origin = "") {
+  HttpResponse call(const std::string& method, const std::string& path,
+                    const std::string& cookie = "", const std::string& csrf = "",
+                    const std::string& body = "", const std::string& origin = "") {
     HttpRequest req;
     req.method = method;
     req.path = path;
@@ -317,17 +323,19 @@ TEST_CASE_FIXTURE(AuthFixture, "every change needs a session and its CSRF token"
   auto [cookie, csrf] = login("root", "admin password 1");
   auto [other_cookie, other_csrf] = login("root", "admin password 1");
   std::string reg = json{{"id", "fra-1"}}.dump();
-  std::string user = json{{"username", "x1"}, {"password", "0123456789ab"}, {"role", "viewer"}}.dump();
+  std::string user =
+      json{{"username", "x1"}, {"password", "0123456789ab"}, {"role", "viewer"}}.dump();
   struct Change {
     const char* method;
     const char* path;
     std::string body;
   };
-  for (const Change& c : {Change{"POST", "/api/registry", reg}, Change{"POST", "/api/registry/fra-1/rotate", ""},
-                          Change{"POST", "/api/registry/fra-1/disable", ""},
-                          Change{"POST", "/api/registry/fra-1/enable", ""},
-                          Change{"DELETE", "/api/registry/fra-1", ""}, Change{"POST", "/api/users", user},
-                          Change{"DELETE", "/api/users/viewer", ""}, Change{"POST", "/api/logout", ""}}) {
+  for (const Change& c :
+       {Change{"POST", "/api/registry", reg}, Change{"POST", "/api/registry/fra-1/rotate", ""},
+        Change{"POST", "/api/registry/fra-1/disable", ""},
+        Change{"POST", "/api/registry/fra-1/enable", ""},
+        Change{"DELETE", "/api/registry/fra-1", ""}, Change{"POST", "/api/users", user},
+        Change{"DELETE", "/api/users/viewer", ""}, Change{"POST", "/api/logout", ""}}) {
     CAPTURE(c.path);
     CHECK(call(c.method, c.path, "", "", c.body).status == 401);
     CHECK(call(c.method, c.path, "", csrf, c.body).status == 401);
@@ -338,7 +346,8 @@ TEST_CASE_FIXTURE(AuthFixture, "every change needs a session and its CSRF token"
   // With both, the request goes through (no registrar here: 503 for registry).
   CHECK(call("POST", "/api/registry", cookie, csrf, reg).status == 503);
   CHECK(call("POST", "/api/users", cookie, csrf, user).status == 201);
-  CHECK(call("POST", "/api/users", cookie, csrf, user, "http://127.0.0.1:8470").status == 400);  // exists
+  CHECK(call("POST", "/api/users", cookie, csrf, user, "http://127.0.0.1:8470").status ==
+        400);  // exists
   CHECK(call("POST", "/api/logout", cookie, csrf).status == 200);
   CHECK(call("GET", "/api/agents", cookie).status == 401);
   CHECK(call("GET", "/api/agents", other_cookie).status == 200);
@@ -357,8 +366,9 @@ TEST_CASE_FIXTURE(AuthFixture, "a viewer cannot register agents or manage users"
 
 TEST_CASE_FIXTURE(AuthFixture, "logins are rate-limited; bodies must be JSON") {
   for (int i = 0; i < 5; ++i) {
-    CHECK(call("POST", "/api/login", "", "", json{{"username", "root"}, {"password", "nope"}}.dump())
-              .status == 401);
+    CHECK(
+        call("POST", "/api/login", "", "", json{{"username", "root"}, {"password", "nope"}}.dump())
+            .status == 401);
   }
   auto r = call("POST", "/api/login", "", "",
                 json{{"username", "root"}, {"password", "admin password 1"}}.dump());
@@ -405,12 +415,14 @@ TEST_CASE("setup: the one-time token creates the first admin once") {
   get.method = "GET";
   get.path = "/api/setup";
   CHECK(json::parse(router.handle(get).body)["needed"] == true);
-  CHECK(post({{"token", "wrong"}, {"username", "ann"}, {"password", "0123456789ab"}}).status == 403);
+  CHECK(post({{"token", "wrong"}, {"username", "ann"}, {"password", "0123456789ab"}}).status ==
+        403);
   CHECK(accounts.empty());
   auto r = post({{"token", "the-setup-token"}, {"username", "ann"}, {"password", "0123456789ab"}});
   CHECK(r.status == 200);
   CHECK(header(r, "Set-Cookie").starts_with("mutuo_session="));
-  CHECK(post({{"token", "the-setup-token"}, {"username", "eve"}, {"password", "0123456789ab"}}).status == 409);
+  CHECK(post({{"token", "the-setup-token"}, {"username", "eve"}, {"password", "0123456789ab"}})
+            .status == 409);
   CHECK(json::parse(router.handle(get).body)["needed"] == false);
   CHECK(accounts.list().size() == 1);
 }

@@ -61,9 +61,21 @@ Receiver::Receiver(ReceiverConfig config, StoreWriter& store, AckSink ack,
                                         "Results per store write",
                                         {64, 256, 1024, 4096, 16384, 65536})) {
   writer_ = std::thread([this] { write_loop(); });
+  for (std::size_t i = 0; i < config_.decode_threads; ++i) {
+    decoders_.emplace_back([this] { decode_loop(); });
+  }
 }
 
 void Receiver::close() {
+  {
+    std::lock_guard lock(mu_);
+    closing_intake_ = true;
+  }
+  intake_cv_.notify_all();
+  space_cv_.notify_all();
+  for (auto& d : decoders_) {
+    if (d.joinable()) d.join();
+  }
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -101,6 +113,42 @@ void Receiver::reject(const std::string& topic, const std::string& reason,
 }
 
 void Receiver::handle(const MqttMessage& m) {
+  if (decoders_.empty()) return accept(m);
+  std::unique_lock lock(mu_);
+  space_cv_.wait(lock, [&] {
+    return closing_intake_ || intake_.empty() ||
+           intake_bytes_ + m.payload.size() <= config_.max_intake_bytes;
+  });
+  if (closing_intake_) return;  // not confirmed: the agent resends it to the next receiver run
+  intake_bytes_ += m.payload.size();
+  intake_.push_back(m);
+  lock.unlock();
+  intake_cv_.notify_one();
+}
+
+void Receiver::decode_loop() {
+  for (;;) {
+    MqttMessage m;
+    {
+      std::unique_lock lock(mu_);
+      intake_cv_.wait(lock, [&] { return closing_intake_ || !intake_.empty(); });
+      if (intake_.empty()) return;  // closing, all decoded
+      m = std::move(intake_.front());
+      intake_.pop_front();
+      intake_bytes_ -= m.payload.size();
+      ++decoding_;
+    }
+    space_cv_.notify_all();
+    accept(m);
+    {
+      std::lock_guard lock(mu_);
+      --decoding_;
+    }
+    space_cv_.notify_all();
+  }
+}
+
+void Receiver::accept(const MqttMessage& m) {
   const auto received = std::chrono::steady_clock::now();
   auto parsed = topics::parse(m.topic);
   if (!parsed || parsed->kind != topics::Kind::kResults) {
@@ -235,7 +283,9 @@ ReceiverStats Receiver::stats() const {
 
 bool Receiver::flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  return space_cv_.wait_for(lock, timeout, [&] { return queue_.empty() && !writing_; });
+  return space_cv_.wait_for(lock, timeout, [&] {
+    return intake_.empty() && decoding_ == 0 && queue_.empty() && !writing_;
+  });
 }
 
 }  // namespace mutuo::receiver

@@ -1,13 +1,16 @@
 // Receiver: validates result batches from the bus, stores them, and confirms
 // each stored batch to its agent on acks/{agent} (DESIGN.md, "Delivery").
 //
-// Pipeline: handle() runs on the MQTT callback thread; it decodes and validates
-// a batch and queues it. One writer thread takes everything queued (up to
+// Pipeline: handle() runs on the MQTT callback thread and queues the message;
+// decode_threads workers decode and validate batches (JSON decoding is the
+// costliest step, so it runs on every core) and queue them for the store. One
+// writer thread takes everything queued (up to
 // max_group_results), writes it to the store in one atomic, WAL-synced RocksDB
 // write, and only then publishes the confirmations, one message per agent with
 // all its batch numbers in that write. While it writes, the next batches are
-// decoded and queue up, so groups grow with load. When the queue is full,
+// decoded and queue up, so groups grow with load. When the queues are full,
 // handle() waits: the broker keeps the rest (and the agents their buffers).
+// Confirmations may therefore come in another order than the batches arrived.
 //
 // Batch handling:
 //   - rejected whole, counted by reason and not confirmed: a topic that is not
@@ -46,6 +49,8 @@ struct ReceiverConfig {
   int64_t max_age_ms = 7LL * 24 * 60 * 60 * 1000;   // older than raw retention: dropped
   std::size_t max_queue_results = 200'000;         // handle() waits beyond this
   std::size_t max_group_results = 50'000;          // results in one store write
+  std::size_t decode_threads = 2;                  // 0: decode on the caller of handle()
+  std::size_t max_intake_bytes = 64 << 20;         // undecoded payloads held at most
 };
 
 struct ReceiverStats {
@@ -80,6 +85,8 @@ class Receiver {
   };
   void reject(const std::string& topic, const std::string& reason, const std::string& detail,
               uint64_t results = 0);
+  void accept(const MqttMessage& message);  // decode, validate, queue for the writer
+  void decode_loop();
   void write_loop();
   void write_group(std::vector<Queued>& group);
 
@@ -107,6 +114,12 @@ class Receiver {
   bool writing_ = false;               // guarded by mu_
   bool stopping_ = false;              // guarded by mu_
   std::map<std::string, uint64_t> rejected_;  // guarded by mu_
+  std::deque<MqttMessage> intake_;            // guarded by mu_
+  std::size_t intake_bytes_ = 0;              // guarded by mu_
+  std::size_t decoding_ = 0;                  // guarded by mu_: messages being decoded
+  bool closing_intake_ = false;               // guarded by mu_
+  std::condition_variable intake_cv_;         // decoders: something to decode or closing
+  std::vector<std::thread> decoders_;
   std::thread writer_;
 };
 

@@ -82,6 +82,25 @@ try {
   const html = await page.content();
   if (html.includes(shown)) throw new Error('the token is still in the page');
   if (dialogs.length) throw new Error('dialogs opened: ' + dialogs.join('; '));
+
+  // The admin adds a viewer, who sees the registration but no way to change it.
+  await page.fill('#user-name', 'watcher');
+  await page.fill('#user-password', 'watcher-password-1');
+  await page.selectOption('#user-role', 'viewer');
+  await page.click('#user-submit');
+  await page.waitForSelector('#user-list tr[data-user="watcher"]', { timeout: 10000 });
+  const viewerContext = await browser.newContext();
+  const viewer = await viewerContext.newPage();
+  viewer.on('pageerror', (e) => errors.push('viewer: ' + String(e)));
+  await viewer.goto(url, { timeout: 10000 });
+  await viewer.fill('#login-user', 'watcher');
+  await viewer.fill('#login-password', 'watcher-password-1');
+  await viewer.click('#login-submit');
+  await viewer.waitForSelector(row, { timeout: 10000 });
+  if (await viewer.isVisible('#register-form')) throw new Error('a viewer sees the register form');
+  if (await viewer.isVisible('#users')) throw new Error('a viewer sees the users section');
+  if (await viewer.locator(row + ' button').count() !== 0) throw new Error('a viewer has agent buttons');
+  console.log('browser: a viewer added by the admin sees the agent but cannot change anything');
   if (errors.length) throw new Error('page errors: ' + errors.join('; '));
   console.log('browser: token gone from the page; no dialog, no page error');
 } catch (e) {

@@ -256,9 +256,6 @@ void Receiver::write_group(std::vector<Queued>& group) {
       stored_results += group[i].batch.results.size();
     }
   }
-  stored_batches_.inc(fresh);
-  duplicate_batches_.inc(group.size() - fresh);
-  stored_results_.inc(stored_results);
   for (auto& [agent, numbers] : by_agent) {
     for (std::size_t at = 0; at < numbers.size(); at += kMaxBatchesPerAck) {
       Ack ack{agent, {numbers.begin() + static_cast<std::ptrdiff_t>(at),
@@ -267,6 +264,10 @@ void Receiver::write_group(std::vector<Queued>& group) {
       if (!ack_({topics::acks(agent), encode(ack), 1, false})) acks_unsent_.inc();
     }
   }
+  // Counted once confirmed, so a stored count means "stored and confirmed".
+  stored_batches_.inc(fresh);
+  duplicate_batches_.inc(group.size() - fresh);
+  stored_results_.inc(stored_results);
   const auto t2 = std::chrono::steady_clock::now();
   for (const auto& q : group) confirm_seconds_.observe(Seconds(t2 - q.received).count());
 }

@@ -106,6 +106,7 @@ TEST_CASE("bad messages are rejected whole, counted by reason, and never confirm
   f.send("a", batch_json("mallory", 3, {now}));  // names another agent than the topic
   f.send("a", std::string(2 * 1024 * 1024, ' '));
   f.receiver->handle({"mutuo/v1/status/a", "{}", 1, false});
+  REQUIRE(f.receiver->flush(std::chrono::seconds(10)));
   CHECK(f.acked("a").empty());
   CHECK(f.acked("mallory").empty());
   auto s = f.receiver->stats();

@@ -55,7 +55,18 @@ def quiet_broker(conf_path):
         f.write(conf)
 
 
-def run(bin_dir, n, joins, quiet_ms, k):
+def percentile(values, p):
+    if not values:
+        return 0.0
+    v = sorted(values)
+    return v[min(len(v) - 1, int(p / 100 * (len(v) - 1) + 0.5))]
+
+
+def run(bin_dir, n, joins, quiet_ms, k, per_process):
+    """One size. Agents are spread over ceil(n / per_process) simulators (libmosquitto
+    holds three descriptors per client); the first one joins the newcomers and
+    counts the tracker's bytes, the others report their assign arrivals, and
+    CLOCK_MONOTONIC timestamps merge them."""
     with System(bin_dir, f"tracker-bench-{n}") as s:
         subprocess.run([os.path.join(HERE, "..", "broker-config", "mutuo-broker"), "init",
                         s.broker_dir, "--port", str(s.mqtt_port)], check=True,
@@ -67,34 +78,79 @@ def run(bin_dir, n, joins, quiet_ms, k):
         tracker = s.spawn("tracker", [s.program("tracker/mutuo-tracker"), "--broker", s.broker_uri,
                                       "--token-file", s.token_file("tracker"), "--settle-ms", "1000",
                                       "--k", str(k)])
-        sim = Sim([s.program("bench/mutuo-sim"), "--port", str(s.mqtt_port),
-                   "--token-file", s.provision("service", "simulator"), "--sites", "8",
-                   "--providers", "3", "--keepalive", "120"], s.log_path("sim"))
+        token = s.provision("service", "simulator")
+        count = -(-n // per_process)
+        sizes = [n // count + (1 if i < n % count else 0) for i in range(count)]
+        sims = []
         try:
+            for i in range(count):
+                argv = [s.program("bench/mutuo-sim"), "--port", str(s.mqtt_port), "--token-file", token,
+                        "--sites", "8", "--providers", "3", "--keepalive", "120",
+                        "--id-prefix", "sim-" if i == 0 else f"sim{i}-"]
+                if i:
+                    argv.append("--no-monitor")
+                sims.append(Sim(argv, s.log_path(f"sim{i}")))
             t0 = time.monotonic()
-            started = sim.call(f"start {n}", "started", 900)
-            assigned = sim.call("wait-assigned 600000", "assigned", 900)
-            log(f"N={n}: {started['up']} up ({started['errors']} errors) in {started['ms'] / 1000:.1f}s, "
-                f"all assigned {time.monotonic() - t0:.1f}s after the start")
-            sim.call("idle 3000", "idle", 60)
+            for sim, m in zip(sims, sizes):
+                sim.send(f"start {m}")
+            started = [sim.expect("started", 900) for sim in sims]
+            for sim in sims:
+                sim.send("wait-assigned 600000")
+            assigned = [sim.expect("assigned", 900) for sim in sims]
+            up = sum(x["up"] for x in started)
+            errors = sum(x["errors"] for x in started)
+            startup_s = time.monotonic() - t0
+            log(f"N={n}: {up} up ({errors} errors) in {len(sims)} simulator(s); "
+                f"{sum(x['with_assign'] for x in assigned)} assigned {startup_s:.1f}s after the start")
+            main_sim = sims[0]
+            main_sim.call("idle 3000", "idle", 60)
+            for sim in sims[1:]:
+                sim.call("arrivals", "arrivals", 60)  # forget the startup's
             cpu0 = proc_cpu_s(tracker.pid)
             rss0, _ = proc_mem_mb(tracker.pid)
-            counters0 = sim.call("counters", "counters", 60)
-            sim.send(f"measure-joins {joins} {quiet_ms} 20000")
-            summary = sim.expect("joins", joins * (quiet_ms / 1000 + 25) + 60)
+            main_sim.events.clear()
+            main_sim.send(f"measure-joins {joins} {quiet_ms} 20000")
+            summary = main_sim.expect("joins", joins * (quiet_ms / 1000 + 25) + 60)
             cpu1 = proc_cpu_s(tracker.pid)
             rss1, hwm = proc_mem_mb(tracker.pid)
-            counters1 = sim.call("counters", "counters", 60)
+            rounds = [e for e in main_sim.events if e.get("event") == "join"]
+            others = []
+            for sim in sims[1:]:
+                a = sim.call("arrivals", "arrivals", 60)
+                others.extend(a["at_ns"])
+            others.sort()
+            join_ms, arrival_ms, affected = [], [], []
+            for j, r in enumerate(rounds):
+                end = rounds[j + 1]["t0_ns"] if j + 1 < len(rounds) else float("inf")
+                mine = [t for t in others if r["t0_ns"] <= t < end]
+                last = max([r["last_ns"]] + mine)
+                join_ms.append((last - r["t0_ns"]) / 1e6)
+                arrival_ms.extend(r["arrivals_ms"] + [(t - r["t0_ns"]) / 1e6 for t in mine])
+                affected.append(r["affected"] + len(mine))
+            # Observers of each newcomer, over every simulator's agents.
+            newcomers = {r["agent"] for r in rounds}
+            observers = {a: 0 for a in newcomers}
+            for sim in sims:
+                for agent, st in sim.call("snapshot", "snapshot", 120)["agents"].items():
+                    for p in st["peers"]:
+                        if p in observers:
+                            observers[p] += 1
             return {
-                "n": n, "up": started["up"], "errors": started["errors"],
-                "startup_s": time.monotonic() - t0, "startup_cpu_s": cpu0,
-                "summary": summary, "rss_mb": rss1, "rss_before_mb": rss0, "hwm_mb": hwm,
-                "cpu_per_join_ms": (cpu1 - cpu0) / max(1, summary["count"]) * 1000,
-                "assign_bytes_at_start": counters0["monitor_bytes"],
-                "sim_errors": counters1["errors"],
+                "n": n, "up": up, "errors": errors, "sims": len(sims),
+                "startup_s": startup_s, "startup_cpu_s": cpu0,
+                "join_p50": percentile(join_ms, 50), "join_p99": percentile(join_ms, 99),
+                "join_max": max(join_ms) if join_ms else 0,
+                "arr_p50": percentile(arrival_ms, 50), "arr_p99": percentile(arrival_ms, 99),
+                "affected": sum(affected) / max(1, len(affected)),
+                "observers": sum(observers.values()) / max(1, len(observers)),
+                "bytes": summary["bytes_per_join"], "messages": summary["messages_per_join"],
+                "incomplete": summary["incomplete"], "joins": len(rounds),
+                "rss_mb": rss1, "rss_before_mb": rss0, "hwm_mb": hwm,
+                "cpu_per_join_ms": (cpu1 - cpu0) / max(1, len(rounds)) * 1000,
             }
         finally:
-            sim.stop()
+            for sim in sims:
+                sim.stop()
 
 
 def main():
@@ -107,47 +163,40 @@ def main():
     ap.add_argument("--k", type=int, default=16)
     args = ap.parse_args()
     nofile = raise_nofile()
-    log(f"open-file limit {nofile} (mutuo-sim needs 3 per agent, Mosquitto 1)")
+    per_process = max(1000, (nofile - 200) // 3 // 1000 * 1000)
+    log(f"open-file limit {nofile}: up to {per_process} agents per simulator process "
+        f"(libmosquitto holds 3 descriptors per client)")
     results = []
     for n in [int(x) for x in args.sizes.split(",")]:
-        if 3 * n + 100 > nofile:  # libmosquitto: three descriptors per simulated agent
-            log(f"N={n}: skipped, open-file limit {nofile} is too low")
+        if n + 200 > nofile:
+            log(f"N={n}: skipped, Mosquitto needs {n + 200} descriptors, the limit is {nofile}")
             continue
-        results.append(run(args.bin_dir, n, args.joins, args.quiet_ms, args.k))
+        results.append(run(args.bin_dir, n, args.joins, args.quiet_ms, args.k, per_process))
 
     print()
-    print(f"tracker_bench: k={args.k}, {args.joins} joins per size, one at a time")
-    hdr = (f"{'N':>7} {'join p50':>9} {'join p99':>9} {'arr p50':>8} {'arr p99':>8} "
-           f"{'affected':>8} {'bytes/join':>10} {'msgs/join':>9} {'full mesh':>12} "
-           f"{'RSS MB':>7} {'peak MB':>7} {'CPU/join':>9} {'start CPU':>9}")
-    print(hdr)
+    print(f"tracker_bench: k={args.k}, {args.joins} joins per size, one at a time; "
+          f"join = newcomer online -> last affected agent has its new assignment")
+    print(f"{'N':>7} {'sims':>4} {'join p50':>9} {'join p99':>9} {'arr p50':>8} {'arr p99':>8} "
+          f"{'affected':>8} {'observers':>9} {'bytes/join':>10} {'msgs/join':>9} "
+          f"{'RSS MB':>7} {'peak MB':>7} {'CPU/join':>9} {'startup':>8} {'start CPU':>9}")
     for r in results:
-        s = r["summary"]
-        n = r["n"]
-        # A full mesh republishes every agent's assignment with one more entry
-        # (about 75 bytes each): N * N * 75 bytes per join.
-        full_mesh = n * n * 75
-        print(f"{n:>7} {s['join_ms_p50']:>7.0f}ms {s['join_ms_p99']:>7.0f}ms "
-              f"{s['arrival_ms_p50']:>6.0f}ms {s['arrival_ms_p99']:>6.0f}ms "
-              f"{s['affected_mean']:>8.1f} {s['bytes_per_join']:>10.0f} {s['messages_per_join']:>9.1f} "
-              f"{full_mesh:>12.0f} {r['rss_mb']:>7.1f} {r['hwm_mb']:>7.1f} "
-              f"{r['cpu_per_join_ms']:>7.1f}ms {r['startup_cpu_s']:>8.1f}s")
-        if s["incomplete"] or r["sim_errors"] or r["errors"]:
-            print(f"        ({s['incomplete']} incomplete joins, {r['sim_errors']} simulator errors)")
+        print(f"{r['n']:>7} {r['sims']:>4} {r['join_p50']:>7.0f}ms {r['join_p99']:>7.0f}ms "
+              f"{r['arr_p50']:>6.0f}ms {r['arr_p99']:>6.0f}ms {r['affected']:>8.1f} {r['observers']:>9.1f} "
+              f"{r['bytes']:>10.0f} {r['messages']:>9.1f} {r['rss_mb']:>7.1f} {r['hwm_mb']:>7.1f} "
+              f"{r['cpu_per_join_ms']:>7.1f}ms {r['startup_s']:>7.1f}s {r['startup_cpu_s']:>8.1f}s")
+        if r["incomplete"] or r["errors"]:
+            print(f"        ({r['incomplete']} incomplete joins, {r['errors']} connect errors)")
+    for r in results:
+        full_mesh = r["n"] * r["n"] * 75  # every assignment republished, one ~75-byte entry more
+        print(f"N={r['n']}: bytes per join {r['bytes']:.0f} vs a full mesh ~{full_mesh:.0f} "
+              f"(x{r['bytes'] / full_mesh:.5f})")
     if len(results) >= 2:
         base, top = results[0], results[-1]
-        ratio_n = top["n"] / base["n"]
-        ratio_bytes = top["summary"]["bytes_per_join"] / max(1, base["summary"]["bytes_per_join"])
-        print(f"baseline N={base['n']}: N x{ratio_n:.0f} -> bytes per join x{ratio_bytes:.2f}, "
-              f"join p99 x{top['summary']['join_ms_p99'] / max(1, base['summary']['join_ms_p99']):.2f}, "
-              f"CPU per join x{top['cpu_per_join_ms'] / max(0.01, base['cpu_per_join_ms']):.2f}, "
+        print(f"baseline N={base['n']} -> N={top['n']} (x{top['n'] / base['n']:.0f}): "
+              f"bytes per join x{top['bytes'] / max(1, base['bytes']):.2f}, "
+              f"join p99 x{top['join_p99'] / max(1, base['join_p99']):.2f}, "
+              f"tracker CPU per join x{top['cpu_per_join_ms'] / max(0.01, base['cpu_per_join_ms']):.2f}, "
               f"RSS x{top['rss_mb'] / max(1, base['rss_mb']):.2f}")
-    for r in results:
-        s = r["summary"]
-        print(f"N={r['n']}: bytes per join {s['bytes_per_join']:.0f} = "
-              f"{s['bytes_per_join'] / (r['n'] * r['n'] * 75):.5f} x a full mesh; "
-              f"observers of the newcomer (mean) {s['observers_mean']:.1f}; "
-              f"startup {r['startup_s']:.0f}s with {r['up']} agents")
     return 0
 
 

@@ -31,6 +31,12 @@ void emit(const json& j) {
   std::fflush(stdout);
 }
 
+// steady_clock is CLOCK_MONOTONIC on Linux: comparable across processes, so
+// several simulators on one host can merge their timings.
+int64_t mono_ns(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
 double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
@@ -123,7 +129,9 @@ void measure_joins(Simulator& sim, int count, int quiet_ms, int timeout_ms) {
     messages.push_back(static_cast<double>(sim.monitor_messages() - msgs0));
     affected_counts.push_back(static_cast<double>(affected.size()));
     observed_by.push_back(observers);
-    emit({{"event", "join"}, {"agent", agent.id}, {"ms", took}, {"affected", affected.size()},
+    emit({{"event", "join"}, {"agent", agent.id}, {"t0_ns", mono_ns(t0)},
+          {"last_ns", mono_ns(last)}, {"ms", took}, {"affected", affected.size()},
+          {"arrivals_ms", these},
           {"own_assignment", own}, {"observers", observers},
           {"bytes", sim.monitor_bytes() - bytes0}, {"messages", sim.monitor_messages() - msgs0}});
   }
@@ -153,9 +161,10 @@ int main(int argc, char** argv) {
   CLI::App app{"mutuo-sim: N simulated mutuo agents (real MQTT clients, one thread) for load "
                "tests. Reads commands on stdin, one per line, and answers in JSON lines:\n"
                "  start N | wait-assigned MS | crash N | leave N | snapshot | counters |\n"
-               "  measure-joins COUNT QUIET_MS TIMEOUT_MS | idle MS | quit"};
+               "  measure-joins COUNT QUIET_MS TIMEOUT_MS | arrivals | idle MS | quit"};
   SimConfig config;
   std::string password_file;
+  bool no_monitor = false;
   app.add_option("--host", config.host, "broker host")->capture_default_str();
   app.add_option("--port", config.port, "broker port")->capture_default_str();
   app.add_option("--username", config.username, "the load-test account")->capture_default_str();
@@ -170,6 +179,8 @@ int main(int argc, char** argv) {
   app.add_option("--connect-window", config.connect_window,
                  "at most this many connects in flight")
       ->capture_default_str();
+  app.add_flag("--no-monitor", no_monitor,
+               "do not count the tracker's publishes (when another simulator does)");
   app.set_version_flag("--version", mutuo::kVersion);
   CLI11_PARSE(app, argc, argv);
 
@@ -181,7 +192,7 @@ int main(int argc, char** argv) {
   config.password = *token;
   uint64_t fds = Simulator::raise_fd_limit();
   Simulator sim(config);
-  if (!sim.start_monitor()) {
+  if (!no_monitor && !sim.start_monitor()) {
     std::fprintf(stderr, "mutuo-sim: cannot connect to %s:%d\n", config.host.c_str(), config.port);
     return 1;
   }
@@ -239,6 +250,15 @@ int main(int argc, char** argv) {
       int count = 10, quiet = 1000, timeout = 10000;
       in >> count >> quiet >> timeout;
       measure_joins(sim, count, quiet, timeout);
+    } else if (cmd == "arrivals") {
+      // Assign arrivals since the last "arrivals": for merging with another
+      // simulator's join timings (bench/tracker_bench.py).
+      json at = json::array(), bytes = json::array();
+      for (const Arrival& a : sim.take_arrivals()) {
+        at.push_back(mono_ns(a.at));
+        bytes.push_back(a.bytes);
+      }
+      emit({{"event", "arrivals"}, {"at_ns", at}, {"bytes", bytes}});
     } else if (cmd == "idle") {
       int ms = 1000;
       in >> ms;

@@ -16,6 +16,7 @@ class Sim:
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.log, start_new_session=True, text=True)
         self.lines = queue.Queue()
+        self.events = []  # answers skipped by expect(), in order
         threading.Thread(target=self._read, daemon=True).start()
         ready = self.expect("ready", 20)
         self.fd_limit = ready.get("fd_limit")
@@ -46,6 +47,7 @@ class Sim:
     def on_other(self, msg):
         if msg.get("event") == "error":
             raise AssertionError(f"mutuo-sim: {msg}")
+        self.events.append(msg)
 
     def send(self, command):
         self.proc.stdin.write(command + "\n")

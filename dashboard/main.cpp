@@ -62,7 +62,9 @@ int main(int argc, char** argv) {
   mutuo::block_shutdown_signals();
 
   Options opt;
-  CLI::App app{"mutuo dashboard: agent presence and the mesh matrix, as a web page and JSON API"};
+  CLI::App app{
+      "mutuo dashboard: agent presence and the mesh matrix, users and agent registration, as a "
+      "web page and JSON API"};
   app.set_version_flag("--version", std::string(mutuo::kVersion));
   app.add_option("--broker", opt.broker, "MQTT broker URI (tcp://, ssl:// or mqtts://)")
       ->capture_default_str();
@@ -141,6 +143,7 @@ int main(int argc, char** argv) {
       setup_token = mutuo::dashboard::random_token();
     }
   }
+  ::unsetenv("MUTUO_ADMIN_PASSWORD");  // read once; not left for /proc/PID/environ
   mutuo::dashboard::SetupToken setup(setup_token);
   mutuo::dashboard::SessionStore sessions(static_cast<int64_t>(opt.session_hours * 3600 * 1000));
   mutuo::dashboard::LoginLimiter login_limiter;

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <thread>
 
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   int64_t max_future_s = 600;
   std::size_t queue_results = 200'000;
   bool wal_sync = true;
+  std::size_t decode_threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
   app.add_option("--broker", mqtt.server_uri, "MQTT broker URI (tcp://host:port or ssl://...)")
       ->capture_default_str();
   app.add_option("--id", mqtt.client_id, "MQTT client id and username")->capture_default_str();
@@ -51,6 +53,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--queue-results", queue_results,
                  "validated results held in memory for the store writer before intake waits")
+      ->capture_default_str();
+  app.add_option("--decode-threads", decode_threads,
+                 "threads decoding and validating batches (default: one per core, at most 8)")
       ->capture_default_str();
   app.add_option("--wal-sync", wal_sync,
                  "fsync the write-ahead log before confirming (false survives a receiver crash "
@@ -94,6 +99,7 @@ int main(int argc, char** argv) {
   config.max_future_ms = max_future_s * 1000;
   config.max_age_ms = store_options.families.retention.raw_ms;
   config.max_queue_results = queue_results;
+  config.decode_threads = std::max<std::size_t>(decode_threads, 1);
   auto receiver = std::make_unique<mutuo::receiver::Receiver>(
       config, **store, [&session](const mutuo::MqttMessage& m) { return session.publish(m); },
       registry);

@@ -19,6 +19,7 @@ import random
 import re
 import subprocess
 import time
+import urllib.request
 
 from harness import BROKER_TOOL, System, free_port, log, wait_port, wait_until
 
@@ -55,9 +56,10 @@ def run(bin_dir, label, max_queued, rng):
         for i in range(AGENTS):
             sys_.provision("agent", f"sim-{i}")
         store = os.path.join(sys_.dir, "store")
+        metrics_port = free_port()
         receiver_argv = [sys_.program("receiver/mutuo-receiver"), "--broker", sys_.broker_uri,
                          "--token-file", sys_.token_file("receiver"), "--store", store,
-                         "--metrics-listen", f"127.0.0.1:{free_port()}", "--stats-every-s", "5"]
+                         "--metrics-listen", f"127.0.0.1:{metrics_port}", "--stats-every-s", "5"]
         receiver = sys_.spawn("receiver", receiver_argv)
         wait_until("receiver connected", lambda: "connected to" in read_log(sys_, "receiver"), 15)
 
@@ -84,6 +86,12 @@ def run(bin_dir, label, max_queued, rng):
         log(f"load: {totals}")
         assert totals["all_confirmed"], totals
         assert totals["results_dropped"] == 0 and totals["results_expired"] == 0, totals
+        # The last receiver run serves its figures on /metrics.
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
+            metrics = r.read().decode()
+        for name in ("mutuo_receiver_results_stored_total", "mutuo_receiver_write_seconds_count",
+                     'mutuo_store_keys{family="raw"}', "mutuo_receiver_queue_results"):
+            assert re.search(rf"^{re.escape(name)} \d", metrics, re.M), f"{name} not in /metrics"
         sys_.kill("receiver", 15)
         assert receiver.returncode == 0, f"receiver exited with {receiver.returncode}"
 

@@ -236,11 +236,13 @@ HttpResponse ApiRouter::registry(const HttpRequest& req,
   }
   if (sources_.registrar == nullptr) return error(503, "agent registration is not configured");
   auto issued = [this](const IssuedToken& t, int status) {
-    return json_response(status,
-                         {{"agent", agent_json(t.agent)},
-                          {"token", t.token},
-                          {"command", agent_command(t.agent, t.token, sources_.agent_broker_uri,
-                                                    sources_.agent_ca_file)}});
+    return json_response(
+        status,
+        {{"agent", agent_json(t.agent)},
+         {"token", t.token},
+         {"command",
+          agent_command(t.agent, t.token, sources_.agent_broker_uri, sources_.agent_ca_file)},
+         {"config", agent_config(t.agent, sources_.agent_broker_uri, sources_.agent_ca_file)}});
   };
   if (parts.size() == 2) {
     if (req.method != "POST") return method_not_allowed("GET, HEAD, POST");

@@ -99,6 +99,34 @@ std::string agent_command(const AgentRecord& a, const std::string& token,
   return out + "\n";
 }
 
+std::string agent_config(const AgentRecord& a, const std::string& broker_uri,
+                         const std::string& ca_file) {
+  auto quoted = [](const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out + "\"";
+  };
+  std::string out =
+      "# /etc/mutuo/" + a.id + ".toml; run: mutuo-agent --config /etc/mutuo/" + a.id + ".toml\n";
+  out += "id = " + quoted(a.id) + "\n";
+  out += "broker = " + quoted(broker_uri) + "\n";
+  if (!ca_file.empty()) out += "ca-file = " + quoted(ca_file) + "\n";
+  out += "token-file = " + quoted("/etc/mutuo/" + a.id + ".token") + "\n";
+  if (!a.labels.empty()) {
+    out += "label = [";
+    bool first = true;
+    for (const auto& [k, v] : a.labels) {
+      out += (first ? "" : ", ") + quoted(k + "=" + v);
+      first = false;
+    }
+    out += "]\n";
+  }
+  return out;
+}
+
 Registrar::Registrar(DashboardStore* store, DynsecAdmin* admin, Publish publish, Clock now_ms)
     : store_(store), admin_(admin), publish_(std::move(publish)), now_ms_(std::move(now_ms)) {}
 

@@ -105,4 +105,9 @@ class Registrar {
 std::string agent_command(const AgentRecord& a, const std::string& token,
                           const std::string& broker_uri, const std::string& ca_file);
 
+// The same as an agent config file (TOML, for mutuo-agent --config), which names
+// the token file and never holds the token.
+std::string agent_config(const AgentRecord& a, const std::string& broker_uri,
+                         const std::string& ca_file);
+
 }  // namespace mutuo::dashboard

@@ -216,6 +216,18 @@ TEST_CASE("the agent command line writes a private token file and passes no secr
   CHECK(run_line.find("--label site=fra") != std::string::npos);
 }
 
+TEST_CASE("the agent config file names the token file and holds no token") {
+  AgentRecord a{"fra-1", "F", {{"provider", "acme"}, {"site", "fra"}}, true, 0, 0};
+  std::string cfg = agent_config(a, "ssl://b:8883", "/etc/mutuo/ca \"x\".crt");
+  CHECK(cfg.find("id = \"fra-1\"\n") != std::string::npos);
+  CHECK(cfg.find("broker = \"ssl://b:8883\"\n") != std::string::npos);
+  CHECK(cfg.find("ca-file = \"/etc/mutuo/ca \\\"x\\\".crt\"\n") != std::string::npos);
+  CHECK(cfg.find("token-file = \"/etc/mutuo/fra-1.token\"\n") != std::string::npos);
+  CHECK(cfg.find("label = [\"provider=acme\", \"site=fra\"]\n") != std::string::npos);
+  CHECK(agent_config({"x", "", {}, true, 0, 0}, "tcp://h:1", "").find("label") ==
+        std::string::npos);
+}
+
 TEST_CASE("registry entry document") {
   json j = registry_entry_json({"fra-1", "Frankfurt", {{"site", "fra"}}, false, 1, 2}, 99);
   CHECK(j == json{{"v", 1},

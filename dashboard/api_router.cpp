@@ -23,9 +23,11 @@ constexpr const char* kPagePolicy =
     "frame-ancestors 'none'";
 
 HttpResponse json_response(int status, const json& body) {
+  // Replace invalid UTF-8 (e.g. from a percent-encoded path echoed in an error)
+  // rather than throw out of the web server's thread.
   return {status,
           kJson,
-          body.dump(),
+          body.dump(-1, ' ', false, json::error_handler_t::replace),
           {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}}};
 }
 

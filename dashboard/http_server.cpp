@@ -87,7 +87,14 @@ int HttpServer::handle(mg_connection* conn, void* self) {
   }
   const std::string& method = req.method;
 
-  HttpResponse r = server.router_.handle(req);
+  HttpResponse r;
+  try {
+    r = server.router_.handle(req);
+  } catch (const std::exception& e) {
+    // A bug must cost one request, not the process.
+    spdlog::error("http: {} {} failed: {}", req.method, req.path, e.what());
+    r = {500, "application/json", R"({"error":"internal error"})", {}};
+  }
   mg_response_header_start(conn, r.status);
   mg_response_header_add(conn, "Content-Type", r.content_type.c_str(), -1);
   mg_response_header_add(conn, "Content-Length", std::to_string(r.body.size()).c_str(), -1);

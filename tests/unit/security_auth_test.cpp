@@ -365,6 +365,13 @@ TEST_CASE_FIXTURE(AuthFixture, "every change needs a session and its CSRF token"
   CHECK(call("GET", "/api/agents", other_cookie).status == 200);
 }
 
+TEST_CASE_FIXTURE(AuthFixture, "invalid UTF-8 in a path is answered, not thrown") {
+  auto [cookie, csrf] = login("root", "admin password 1");
+  auto r = call("DELETE", "/api/users/\xff\xfe", cookie, csrf);
+  CHECK(r.status == 400);
+  CHECK(json::parse(r.body)["error"].get<std::string>().find("no user") != std::string::npos);
+}
+
 TEST_CASE_FIXTURE(AuthFixture, "a viewer cannot register agents or manage users") {
   auto [cookie, csrf] = login("viewer", "viewer password 1");
   auto r = call("POST", "/api/registry", cookie, csrf, json{{"id", "fra-1"}}.dump());

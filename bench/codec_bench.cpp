@@ -2,10 +2,10 @@
 // side by side with a bare nlohmann::json parse of the same bytes (the floor any
 // JSON decoder pays), and how fast the receiver's store writes those batches.
 // Usage: mutuo-codec-bench [batches] [results-per-batch]
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <filesystem>
 #include <random>
 
@@ -88,7 +88,8 @@ int main(int argc, char** argv) {
       auto t = Clock::now();
       for (std::size_t i = 0; i < incoming.size(); i += group) {
         std::vector<const receiver::IncomingBatch*> g;
-        for (std::size_t j = i; j < std::min(incoming.size(), i + group); ++j) g.push_back(&incoming[j]);
+        for (std::size_t j = i; j < std::min(incoming.size(), i + group); ++j)
+          g.push_back(&incoming[j]);
         if (!(*store)->write_batches(g)) std::exit(1);
       }
       s = seconds_since(t);

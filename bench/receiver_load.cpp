@@ -7,9 +7,9 @@
 // result has its own (observer, target, probe, ts), so the store must end with
 // exactly --results results. Exit status 0 when every batch was confirmed
 // before --timeout-s, 1 otherwise.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -51,8 +51,9 @@ std::string read_token(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"mutuo-receiver-load: simulated agents publishing results with the agent's "
-               "buffer-and-resend code"};
+  CLI::App app{
+      "mutuo-receiver-load: simulated agents publishing results with the agent's "
+      "buffer-and-resend code"};
   std::string broker = "tcp://127.0.0.1:1883", prefix = "sim", token_dir, buffer_dir;
   int agents = 4, per_batch = 64, targets = 50, timeout_s = 300;
   uint64_t results = 100000;
@@ -60,15 +61,18 @@ int main(int argc, char** argv) {
   double rate = 0;
   app.add_option("--broker", broker)->capture_default_str();
   app.add_option("--agents", agents)->capture_default_str();
-  app.add_option("--prefix", prefix, "agent ids are PREFIX-0, PREFIX-1, ...")->capture_default_str();
+  app.add_option("--prefix", prefix, "agent ids are PREFIX-0, PREFIX-1, ...")
+      ->capture_default_str();
   app.add_option("--token-dir", token_dir, "holds PREFIX-i.token per agent")->required();
-  app.add_option("--buffer-dir", buffer_dir, "each agent's buffer goes to DIR/PREFIX-i")->required();
+  app.add_option("--buffer-dir", buffer_dir, "each agent's buffer goes to DIR/PREFIX-i")
+      ->required();
   app.add_option("--results", results, "results in all")->capture_default_str();
   app.add_option("--per-batch", per_batch)->capture_default_str();
   app.add_option("--targets", targets, "series per agent")->capture_default_str();
   app.add_option("--resend-after-ms", resend_ms)->capture_default_str();
   app.add_option("--max-resend-after-ms", max_resend_ms)->capture_default_str();
-  app.add_option("--window", window, "unconfirmed batches in flight per agent")->capture_default_str();
+  app.add_option("--window", window, "unconfirmed batches in flight per agent")
+      ->capture_default_str();
   app.add_option("--timeout-s", timeout_s)->capture_default_str();
   app.add_option("--rate", rate, "results/s submitted at most, all agents together (0: no limit)")
       ->capture_default_str();
@@ -146,7 +150,8 @@ int main(int argc, char** argv) {
           ProbeResult r;
           r.target = "t" + std::to_string(a.next_result % static_cast<uint64_t>(targets));
           r.probe = "udp";
-          r.ts_ms = base_ts + static_cast<int64_t>(a.next_result / static_cast<uint64_t>(targets)) * 1000;
+          r.ts_ms =
+              base_ts + static_cast<int64_t>(a.next_result / static_cast<uint64_t>(targets)) * 1000;
           r.sent = 10;
           r.recv = (a.next_result % 17 == 0) ? 9 : 10;
           double avg = rtt_us(rng) / 1000.0;
@@ -172,8 +177,8 @@ int main(int argc, char** argv) {
   }
   const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
 
-  nlohmann::json out = {{"results", results}, {"agents", agents}, {"elapsed_s", elapsed},
-                        {"all_confirmed", done}};
+  nlohmann::json out = {
+      {"results", results}, {"agents", agents}, {"elapsed_s", elapsed}, {"all_confirmed", done}};
   uint64_t submitted = 0, confirmed = 0, resent = 0, dropped = 0, pending = 0, expired = 0;
   for (auto& a : sims) {
     auto st = a.outbox->stats();

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   std::uniform_int_distribution<int> us(500, 40000);
   {
     receiver::StoreWriterOptions options;
-    options.sync_wal = false;  // building the fixture, not measuring it
+    options.sync_wal = false;                             // building the fixture, not measuring it
     options.families.retention.raw_ms = span + 86400000;  // keep all 30 days of raw too
     auto w = receiver::StoreWriter::open(dir.string(), options);
     if (!w) {
@@ -93,9 +93,11 @@ int main(int argc, char** argv) {
   }
   store::SeriesId s{"obs-000", TargetKind::kPeer, "obs-001", "udp"};
   std::size_t points = 0, cells = 0, raw = 0;
-  double chart = median_ms(20, [&] { points = (*reader)->series(s, now - span, now, 720).points.size(); });
+  double chart =
+      median_ms(20, [&] { points = (*reader)->series(s, now - span, now, 720).points.size(); });
   double matrix = median_ms(20, [&] { cells = (*reader)->matrix("udp").size(); });
-  double day_raw = median_ms(5, [&] { raw = (*reader)->range(s, now - 86400000, now, 1 << 20).size(); });
+  double day_raw =
+      median_ms(5, [&] { raw = (*reader)->range(s, now - 86400000, now, 1 << 20).size(); });
   reader = Error{"closed"};
   std::filesystem::remove_all(dir);
 

@@ -4,9 +4,9 @@
 // disk per result. --compact first compacts everything to the bottom level
 // (opening the store as its primary), as the benchmark's bytes-per-result
 // figure requires. Used by the receiver's crash test and benchmark.
-#include <CLI/CLI.hpp>
 #include <rocksdb/db.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -40,8 +40,8 @@ int main(int argc, char** argv) {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;
   rocksdb::Options options;
-  auto s = rocksdb::DB::OpenForReadOnly(options, dir, store::family_descriptors({}), &handles,
-                                        &raw_db);
+  auto s =
+      rocksdb::DB::OpenForReadOnly(options, dir, store::family_descriptors({}), &handles, &raw_db);
   if (!s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 2;
@@ -95,21 +95,22 @@ int main(int argc, char** argv) {
   for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
   db.reset();
 
-  nlohmann::json out = {{"raw_results", raw_total},
-                        {"raw_series", raw.size()},
-                        {"raw_extra_seq", extra_seq},
-                        {"minute_count", minute_total},
-                        {"hour_count", hour_total},
-                        {"series_rollup_mismatch", mismatched},
-                        {"undecodable", bad},
-                        {"latest_series", latest},
-                        {"ledger_batches", batches},
-                        {"sst_bytes_raw", sst_raw},
-                        {"sst_bytes_all", sst_all},
-                        {"raw_bytes_per_result",
-                         raw_total ? static_cast<double>(sst_raw) / static_cast<double>(raw_total) : 0.0},
-                        {"all_bytes_per_result",
-                         raw_total ? static_cast<double>(sst_all) / static_cast<double>(raw_total) : 0.0}};
+  nlohmann::json out = {
+      {"raw_results", raw_total},
+      {"raw_series", raw.size()},
+      {"raw_extra_seq", extra_seq},
+      {"minute_count", minute_total},
+      {"hour_count", hour_total},
+      {"series_rollup_mismatch", mismatched},
+      {"undecodable", bad},
+      {"latest_series", latest},
+      {"ledger_batches", batches},
+      {"sst_bytes_raw", sst_raw},
+      {"sst_bytes_all", sst_all},
+      {"raw_bytes_per_result",
+       raw_total ? static_cast<double>(sst_raw) / static_cast<double>(raw_total) : 0.0},
+      {"all_bytes_per_result",
+       raw_total ? static_cast<double>(sst_all) / static_cast<double>(raw_total) : 0.0}};
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }

@@ -45,10 +45,14 @@ std::string label_text(const Labels& labels) {
 std::string escape_label(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -92,8 +96,7 @@ Registry::Family& Registry::family(const std::string& name, const std::string& h
   return it->second;
 }
 
-Counter& Registry::counter(const std::string& name, const std::string& help,
-                           const Labels& labels) {
+Counter& Registry::counter(const std::string& name, const std::string& help, const Labels& labels) {
   std::lock_guard lock(mu_);
   Family& f = family(name, help, "counter");
   auto& slot = f.counters[labels];
@@ -130,7 +133,8 @@ std::string Registry::render() const {
     std::lock_guard lock(mu_);
     for (const auto& [name, f] : families_) {
       out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + f.type + "\n";
-      for (const auto& [labels, c] : f.counters) out += sample(name, labels, static_cast<double>(c->value()));
+      for (const auto& [labels, c] : f.counters)
+        out += sample(name, labels, static_cast<double>(c->value()));
       for (const auto& [labels, g] : f.gauges) out += sample(name, labels, g->value());
       for (const auto& [labels, h] : f.histograms) {
         auto cum = h->cumulative();
@@ -154,8 +158,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& l
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) return Error{"--metrics-listen wants host:port, got " + listen};
   std::string host = listen.substr(0, colon);
-  if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" &&
-      !host.starts_with("127.")) {
+  if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" && !host.starts_with("127.")) {
     return Error{"metrics are served on loopback only, not " + host};
   }
   if (host == "localhost") host = "127.0.0.1";

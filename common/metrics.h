@@ -69,8 +69,8 @@ class Registry {
   // is taken from the first call for a name. A name is one kind only.
   Counter& counter(const std::string& name, const std::string& help, const Labels& labels = {});
   Gauge& gauge(const std::string& name, const std::string& help, const Labels& labels = {});
-  Histogram& histogram(const std::string& name, const std::string& help,
-                       std::vector<double> bounds, const Labels& labels = {});
+  Histogram& histogram(const std::string& name, const std::string& help, std::vector<double> bounds,
+                       const Labels& labels = {});
 
   // Adds a function that appends whole metric families (with # HELP and # TYPE
   // lines) at render time, for values read from elsewhere (RocksDB properties).

@@ -10,21 +10,21 @@ namespace {
 
 // Presence bits, in the order the fields follow.
 enum : uint32_t {
-  kCounts = 1 << 0,   // sent, sent - recv
-  kRtt = 1 << 1,      // min, avg - min, max - avg (µs)
-  kJitter = 1 << 2,   // µs
-  kOkSet = 1 << 3,    // ok present ...
-  kOkTrue = 1 << 4,   // ... and true
+  kCounts = 1 << 0,  // sent, sent - recv
+  kRtt = 1 << 1,     // min, avg - min, max - avg (µs)
+  kJitter = 1 << 2,  // µs
+  kOkSet = 1 << 3,   // ok present ...
+  kOkTrue = 1 << 4,  // ... and true
   kStatus = 1 << 5,
-  kPhases = 1 << 6,   // count, then (name code | name), µs
+  kPhases = 1 << 6,  // count, then (name code | name), µs
   kBytes = 1 << 7,
-  kError = 1 << 8,    // length, text
+  kError = 1 << 8,  // length, text
 };
 constexpr uint32_t kKnownBits = (1 << 9) - 1;
 
 // Phase names the probes use, stored as one small number; others by name.
 constexpr std::array<std::string_view, 6> kPhaseNames = {"dns",  "connect", "tls",
-                                                          "ttfb", "total",   "send"};
+                                                         "ttfb", "total",   "send"};
 
 bool get_bytes(std::string_view* in, std::size_t n, std::string* out) {
   if (in->size() < n) return false;

@@ -121,8 +121,8 @@ std::vector<rocksdb::ColumnFamilyDescriptor> family_descriptors(const FamilyConf
 
   auto hour = family_options(16 * 1024, false);
   hour.merge_operator = merge;
-  hour.compaction_filter_factory = std::make_shared<RetentionFilterFactory>(
-      AgeFrom::kRollupKey, config.retention.hour_ms, now);
+  hour.compaction_filter_factory =
+      std::make_shared<RetentionFilterFactory>(AgeFrom::kRollupKey, config.retention.hour_ms, now);
   hour.periodic_compaction_seconds = 7 * kDay;
 
   auto batches = family_options(4 * 1024, true);

@@ -23,8 +23,8 @@
 namespace mutuo::store {
 
 struct Retention {
-  int64_t raw_ms = 7LL * 24 * 3600 * 1000;        // 7 days
-  int64_t minute_ms = 90LL * 24 * 3600 * 1000;    // 90 days
+  int64_t raw_ms = 7LL * 24 * 3600 * 1000;         // 7 days
+  int64_t minute_ms = 90LL * 24 * 3600 * 1000;     // 90 days
   int64_t hour_ms = 2LL * 365 * 24 * 3600 * 1000;  // 2 years
 };
 

@@ -29,8 +29,7 @@ SeriesPoint point_of(int64_t ts_ms, const Rollup& r) {
   return p;
 }
 
-bool decode_stored(const SeriesId& series, int64_t ts_ms, std::string_view value,
-                   ProbeResult* r) {
+bool decode_stored(const SeriesId& series, int64_t ts_ms, std::string_view value, ProbeResult* r) {
   r->kind = series.kind;
   r->target = series.target;
   r->probe = series.probe;
@@ -68,7 +67,8 @@ void StoreReader::catch_up() {
 
 std::vector<StoredResult> StoreReader::latest(const std::string& probe) const {
   std::vector<StoredResult> out;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kLatestCf]));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), handles_[kLatestCf]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto series = parse_series_key(it->key().ToStringView());
     if (!series || (!probe.empty() && series->probe != probe)) continue;
@@ -89,8 +89,8 @@ std::vector<StoredResult> StoreReader::matrix(const std::string& probe) const {
   return out;
 }
 
-std::vector<ProbeResult> StoreReader::range(const SeriesId& series, int64_t from_ms,
-                                            int64_t to_ms, std::size_t limit) const {
+std::vector<ProbeResult> StoreReader::range(const SeriesId& series, int64_t from_ms, int64_t to_ms,
+                                            std::size_t limit) const {
   std::vector<ProbeResult> out;
   std::string start = raw_key(series, from_ms, 0);
   std::string end = raw_key(series, to_ms, 0);

@@ -51,7 +51,7 @@ struct SeriesPoint {
 
 struct SeriesData {
   Tier tier = Tier::kRaw;
-  int64_t step_ms = 0;  // bucket width; 0 for raw
+  int64_t step_ms = 0;              // bucket width; 0 for raw
   std::vector<SeriesPoint> points;  // oldest first
 };
 

@@ -157,8 +157,8 @@ Result<Rollup> Rollup::decode(std::string_view in) {
   Rollup r;
   if (in.empty() || in.front() != 1) return Error{"unknown rollup format"};
   in.remove_prefix(1);
-  for (uint64_t* f : {&r.count, &r.values, &r.sum_us, &r.min_us, &r.max_us, &r.sent, &r.recv,
-                      &r.failed}) {
+  for (uint64_t* f :
+       {&r.count, &r.values, &r.sum_us, &r.min_us, &r.max_us, &r.sent, &r.recv, &r.failed}) {
     if (!get_varint(&in, f)) return Error{"rollup truncated"};
   }
   if (!r.histogram.decode(&in) || !in.empty()) return Error{"rollup histogram invalid"};

@@ -57,10 +57,10 @@ class LogHistogram {
 };
 
 struct Rollup {
-  uint64_t count = 0;     // results
-  uint64_t values = 0;    // results with a value
-  uint64_t sum_us = 0;    // sum of the values
-  uint64_t min_us = 0;    // meaningful when values > 0
+  uint64_t count = 0;   // results
+  uint64_t values = 0;  // results with a value
+  uint64_t sum_us = 0;  // sum of the values
+  uint64_t min_us = 0;  // meaningful when values > 0
   uint64_t max_us = 0;
   uint64_t sent = 0, recv = 0;
   uint64_t failed = 0;

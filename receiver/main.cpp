@@ -1,8 +1,8 @@
 // mutuo-receiver: stores every result batch from the bus and confirms it
 // (DESIGN.md, "receiver/"; operating notes in docs/receiver.md).
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <condition_variable>
 #include <thread>
@@ -17,9 +17,10 @@
 
 int main(int argc, char** argv) {
   mutuo::block_shutdown_signals();
-  CLI::App app{"mutuo-receiver: consumes agents' result batches from MQTT, validates them, "
-               "stores them in RocksDB with minute and hour rollups and retention, and confirms "
-               "each stored batch to its agent."};
+  CLI::App app{
+      "mutuo-receiver: consumes agents' result batches from MQTT, validates them, "
+      "stores them in RocksDB with minute and hour rollups and retention, and confirms "
+      "each stored batch to its agent."};
   mutuo::MqttConfig mqtt;
   mqtt.client_id = "receiver";
   std::string token_file, store_dir, log_level = "info", metrics_listen = "127.0.0.1:9471";
@@ -103,9 +104,9 @@ int main(int argc, char** argv) {
   auto receiver = std::make_unique<mutuo::receiver::Receiver>(
       config, **store, [&session](const mutuo::MqttMessage& m) { return session.publish(m); },
       registry);
-  mutuo::receiver::add_store_metrics(
-      registry, **store,
-      registry.counter("mutuo_receiver_results_stored_total", "Probe results written to the store"));
+  mutuo::receiver::add_store_metrics(registry, **store,
+                                     registry.counter("mutuo_receiver_results_stored_total",
+                                                      "Probe results written to the store"));
 
   std::unique_ptr<mutuo::metrics::MetricsServer> metrics_server;
   if (!metrics_listen.empty()) {
@@ -121,8 +122,8 @@ int main(int argc, char** argv) {
 
   session.subscribe(mutuo::topics::kAllResults, 1);
   session.on_message([&](const mutuo::MqttMessage& m) { receiver->handle(m); });
-  spdlog::info("mutuo-receiver {} starting; broker {}, store {}", mutuo::kVersion,
-               mqtt.server_uri, store_dir);
+  spdlog::info("mutuo-receiver {} starting; broker {}, store {}", mutuo::kVersion, mqtt.server_uri,
+               store_dir);
   session.start();
 
   std::mutex mu;

@@ -13,8 +13,8 @@ namespace {
 
 using Seconds = std::chrono::duration<double>;
 
-const std::vector<double> kLatencyBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                            0.05,   0.1,   0.25,   0.5,   1,    2.5, 5};
+const std::vector<double> kLatencyBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                            0.1,    0.25,  0.5,    1,     2.5,  5};
 
 // Rejection reasons as counted (a small fixed set: they become metric labels);
 // the log line carries the codec's full explanation.
@@ -94,14 +94,15 @@ void Receiver::reject(const std::string& topic, const std::string& reason,
     rejected_[reason] += results ? results : 1;
   }
   if (results) {
-    registry_.counter("mutuo_receiver_rejected_results_total",
-                      "Results dropped from an otherwise valid batch, by reason",
-                      {{"reason", reason}})
+    registry_
+        .counter("mutuo_receiver_rejected_results_total",
+                 "Results dropped from an otherwise valid batch, by reason", {{"reason", reason}})
         .inc(results);
   } else {
-    registry_.counter("mutuo_receiver_rejected_batches_total",
-                      "Messages rejected whole (not stored, not confirmed), by reason",
-                      {{"reason", reason}})
+    registry_
+        .counter("mutuo_receiver_rejected_batches_total",
+                 "Messages rejected whole (not stored, not confirmed), by reason",
+                 {{"reason", reason}})
         .inc();
   }
   uint64_t suppressed = 0;
@@ -181,7 +182,8 @@ void Receiver::accept(const MqttMessage& m) {
 
   std::unique_lock lock(mu_);
   space_cv_.wait(lock, [&] {
-    return stopping_ || queue_.empty() || queued_results_ + keep.size() <= config_.max_queue_results;
+    return stopping_ || queue_.empty() ||
+           queued_results_ + keep.size() <= config_.max_queue_results;
   });
   if (stopping_) return;  // not confirmed: the agent resends it to the next receiver run
   queued_results_ += keep.size();
@@ -201,9 +203,8 @@ void Receiver::write_loop() {
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, nothing left
       std::size_t results = 0;
-      while (!queue_.empty() &&
-             (group.empty() || results + queue_.front().batch.results.size() <=
-                                   config_.max_group_results)) {
+      while (!queue_.empty() && (group.empty() || results + queue_.front().batch.results.size() <=
+                                                      config_.max_group_results)) {
         results += queue_.front().batch.results.size();
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -241,9 +242,10 @@ void Receiver::write_group(std::vector<Queued>& group) {
     spdlog::error("{} batches not stored: {}", group.size(), written.error());
     std::lock_guard lock(mu_);
     rejected_["store_error"] += group.size();
-    registry_.counter("mutuo_receiver_rejected_batches_total",
-                      "Messages rejected whole (not stored, not confirmed), by reason",
-                      {{"reason", "store_error"}})
+    registry_
+        .counter("mutuo_receiver_rejected_batches_total",
+                 "Messages rejected whole (not stored, not confirmed), by reason",
+                 {{"reason", "store_error"}})
         .inc(group.size());
     return;
   }
@@ -258,9 +260,10 @@ void Receiver::write_group(std::vector<Queued>& group) {
   }
   for (auto& [agent, numbers] : by_agent) {
     for (std::size_t at = 0; at < numbers.size(); at += kMaxBatchesPerAck) {
-      Ack ack{agent, {numbers.begin() + static_cast<std::ptrdiff_t>(at),
-                      numbers.begin() + static_cast<std::ptrdiff_t>(
-                                            std::min(numbers.size(), at + kMaxBatchesPerAck))}};
+      Ack ack{agent,
+              {numbers.begin() + static_cast<std::ptrdiff_t>(at),
+               numbers.begin() +
+                   static_cast<std::ptrdiff_t>(std::min(numbers.size(), at + kMaxBatchesPerAck))}};
       if (!ack_({topics::acks(agent), encode(ack), 1, false})) acks_unsent_.inc();
     }
   }

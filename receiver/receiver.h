@@ -46,7 +46,7 @@ namespace mutuo::receiver {
 
 struct ReceiverConfig {
   int64_t max_future_ms = 10 * 60 * 1000;          // clock skew we accept
-  int64_t max_age_ms = 7LL * 24 * 60 * 60 * 1000;   // older than raw retention: dropped
+  int64_t max_age_ms = 7LL * 24 * 60 * 60 * 1000;  // older than raw retention: dropped
   std::size_t max_queue_results = 200'000;         // handle() waits beyond this
   std::size_t max_group_results = 50'000;          // results in one store write
   std::size_t decode_threads = 2;                  // 0: decode on the caller of handle()
@@ -54,9 +54,9 @@ struct ReceiverConfig {
 };
 
 struct ReceiverStats {
-  uint64_t batches = 0;     // confirmed (stored now or before)
-  uint64_t duplicates = 0;  // of which already stored
-  uint64_t results = 0;     // stored
+  uint64_t batches = 0;                      // confirmed (stored now or before)
+  uint64_t duplicates = 0;                   // of which already stored
+  uint64_t results = 0;                      // stored
   std::map<std::string, uint64_t> rejected;  // batches and results, by reason
 };
 
@@ -107,12 +107,12 @@ class Receiver {
   metrics::Histogram& group_results_;
 
   mutable std::mutex mu_;
-  std::condition_variable queue_cv_;   // writer: something queued or stopping
-  std::condition_variable space_cv_;   // handle(): room in the queue; flush(): progress
-  std::deque<Queued> queue_;           // guarded by mu_
-  std::size_t queued_results_ = 0;     // guarded by mu_
-  bool writing_ = false;               // guarded by mu_
-  bool stopping_ = false;              // guarded by mu_
+  std::condition_variable queue_cv_;          // writer: something queued or stopping
+  std::condition_variable space_cv_;          // handle(): room in the queue; flush(): progress
+  std::deque<Queued> queue_;                  // guarded by mu_
+  std::size_t queued_results_ = 0;            // guarded by mu_
+  bool writing_ = false;                      // guarded by mu_
+  bool stopping_ = false;                     // guarded by mu_
   std::map<std::string, uint64_t> rejected_;  // guarded by mu_
   std::deque<MqttMessage> intake_;            // guarded by mu_
   std::size_t intake_bytes_ = 0;              // guarded by mu_

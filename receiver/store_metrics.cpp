@@ -12,8 +12,10 @@ struct FamilyName {
   store::Family family;
   const char* name;
 };
-constexpr FamilyName kFamilies[] = {{store::kRawCf, "raw"},         {store::kLatestCf, "latest"},
-                                    {store::kMinuteCf, "minute"},   {store::kHourCf, "hour"},
+constexpr FamilyName kFamilies[] = {{store::kRawCf, "raw"},
+                                    {store::kLatestCf, "latest"},
+                                    {store::kMinuteCf, "minute"},
+                                    {store::kHourCf, "hour"},
                                     {store::kBatchesCf, "batches"}};
 
 void family_metric(std::string& out, const StoreWriter& store, const std::string& name,
@@ -45,8 +47,9 @@ void add_store_metrics(metrics::Registry& registry, const StoreWriter& store,
       double rate = dt > 0 ? static_cast<double>(count - state->count) / dt : 0;
       state->at = now;
       state->count = count;
-      out += "# HELP mutuo_receiver_ingest_results_per_second Results stored per second since "
-             "the previous scrape\n# TYPE mutuo_receiver_ingest_results_per_second gauge\n";
+      out +=
+          "# HELP mutuo_receiver_ingest_results_per_second Results stored per second since "
+          "the previous scrape\n# TYPE mutuo_receiver_ingest_results_per_second gauge\n";
       out += metrics::sample("mutuo_receiver_ingest_results_per_second", {}, rate);
     }
     family_metric(out, store, "mutuo_store_keys", "Estimated keys per column family", "gauge",
@@ -58,8 +61,10 @@ void add_store_metrics(metrics::Registry& registry, const StoreWriter& store,
     family_metric(out, store, "mutuo_store_pending_compaction_bytes",
                   "Estimated bytes compaction still has to rewrite", "gauge",
                   "rocksdb.estimate-pending-compaction-bytes");
-    family_metric(out, store, "mutuo_store_l0_files", "Table files at level 0 (write stalls "
-                  "start at 20)", "gauge", "rocksdb.num-files-at-level0");
+    family_metric(out, store, "mutuo_store_l0_files",
+                  "Table files at level 0 (write stalls "
+                  "start at 20)",
+                  "gauge", "rocksdb.num-files-at-level0");
     auto db_metric = [&](const std::string& name, const char* help, const std::string& property) {
       if (auto v = store.property(store::kRawCf, property)) {
         out += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n";
@@ -68,10 +73,14 @@ void add_store_metrics(metrics::Registry& registry, const StoreWriter& store,
     };
     db_metric("mutuo_store_running_compactions", "Compactions running now",
               "rocksdb.num-running-compactions");
-    db_metric("mutuo_store_write_stopped", "1 while RocksDB stops writes (too many L0 files or "
-              "pending compaction)", "rocksdb.is-write-stopped");
-    db_metric("mutuo_store_delayed_write_rate", "Bytes/s RocksDB throttles writes to (0: not "
-              "throttled)", "rocksdb.actual-delayed-write-rate");
+    db_metric("mutuo_store_write_stopped",
+              "1 while RocksDB stops writes (too many L0 files or "
+              "pending compaction)",
+              "rocksdb.is-write-stopped");
+    db_metric("mutuo_store_delayed_write_rate",
+              "Bytes/s RocksDB throttles writes to (0: not "
+              "throttled)",
+              "rocksdb.actual-delayed-write-rate");
   });
 }
 

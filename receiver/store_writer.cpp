@@ -24,9 +24,9 @@ Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const std::string& dir,
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);  // RocksDB creates only the last level
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(store::primary_db_options(), dir,
-                                        store::family_descriptors(w->options_.families),
-                                        &w->handles_, &db);
+  rocksdb::Status s =
+      rocksdb::DB::Open(store::primary_db_options(), dir,
+                        store::family_descriptors(w->options_.families), &w->handles_, &db);
   if (!s.ok()) return Error{"cannot open store " + dir + ": " + s.ToString()};
   w->db_.reset(db);
   return w;
@@ -51,8 +51,8 @@ Result<int64_t> StoreWriter::stored_latest_ts(const std::string& series_key) {
   return ts;
 }
 
-Result<std::vector<bool>> StoreWriter::write_group(
-    const std::vector<const IncomingBatch*>& batches, bool use_ledger) {
+Result<std::vector<bool>> StoreWriter::write_group(const std::vector<const IncomingBatch*>& batches,
+                                                   bool use_ledger) {
   rocksdb::WriteBatch wb;
   std::vector<bool> fresh(batches.size(), true);
   std::set<std::pair<std::string_view, uint64_t>> in_group;
@@ -102,11 +102,13 @@ Result<std::vector<bool>> StoreWriter::write_group(
 
       std::string mk = sk;
       mk.push_back('\0');
-      store::put_big_endian(mk, static_cast<uint64_t>(store::bucket_start(store::Tier::kMinute, r.ts_ms)), 8);
+      store::put_big_endian(
+          mk, static_cast<uint64_t>(store::bucket_start(store::Tier::kMinute, r.ts_ms)), 8);
       minute[mk].add(r);
       std::string hk = sk;
       hk.push_back('\0');
-      store::put_big_endian(hk, static_cast<uint64_t>(store::bucket_start(store::Tier::kHour, r.ts_ms)), 8);
+      store::put_big_endian(
+          hk, static_cast<uint64_t>(store::bucket_start(store::Tier::kHour, r.ts_ms)), 8);
       hour[hk].add(r);
 
       auto [it, inserted] = newest.try_emplace(std::move(sk), Newest{r.ts_ms, &r});
@@ -160,8 +162,7 @@ Result<bool> StoreWriter::compact() {
   return true;
 }
 
-std::optional<uint64_t> StoreWriter::property(store::Family family,
-                                              const std::string& name) const {
+std::optional<uint64_t> StoreWriter::property(store::Family family, const std::string& name) const {
   uint64_t v = 0;
   if (!db_->GetIntProperty(handles_[family], name, &v)) return std::nullopt;
   return v;

@@ -1,11 +1,11 @@
 // The Prometheus text registry and its loopback endpoint.
+#include "common/metrics.h"
+
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include "common/metrics.h"
 
 using namespace mutuo::metrics;
 

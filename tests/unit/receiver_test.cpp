@@ -1,5 +1,7 @@
 // The receiver's intake on a real RocksDB, without MQTT: what it stores, what
 // it confirms, and what it rejects (and how it counts it).
+#include "receiver/receiver.h"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -8,7 +10,6 @@
 #include "common/clock.h"
 #include "common/messages/ack.h"
 #include "common/store_reader.h"
-#include "receiver/receiver.h"
 
 using namespace mutuo;
 
@@ -116,7 +117,8 @@ TEST_CASE("bad messages are rejected whole, counted by reason, and never confirm
   CHECK(s.rejected["oversize"] == 1);
   CHECK(s.rejected["bad_topic"] == 1);
   std::string text = f.registry.render();
-  CHECK(text.find("mutuo_receiver_rejected_batches_total{reason=\"schema\"} 2") != std::string::npos);
+  CHECK(text.find("mutuo_receiver_rejected_batches_total{reason=\"schema\"} 2") !=
+        std::string::npos);
 }
 
 TEST_CASE("results far in the future or past are dropped one by one; the rest is stored") {
@@ -128,7 +130,8 @@ TEST_CASE("results far in the future or past are dropped one by one; the rest is
   auto s = f.receiver->stats();
   CHECK(s.rejected["old_timestamp"] == 1);
   CHECK(s.rejected["future_timestamp"] == 1);
-  CHECK(f.registry.render().find("mutuo_receiver_rejected_results_total{reason=\"future_timestamp\"} 1") !=
+  CHECK(f.registry.render().find(
+            "mutuo_receiver_rejected_results_total{reason=\"future_timestamp\"} 1") !=
         std::string::npos);
 }
 

@@ -1,11 +1,12 @@
 // How one result and one rollup are kept on disk: quantized, mergeable, and
 // read back as written.
+#include "common/store_encoding.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <random>
 
-#include "common/store_encoding.h"
 #include "common/store_rollup.h"
 
 using namespace mutuo;
@@ -85,7 +86,8 @@ TEST_CASE("histogram buckets cover every value and stay within 1/16 of it") {
     int b = LogHistogram::bucket_of(v);
     CHECK(LogHistogram::bucket_low(b) <= v);
     CHECK(v <= LogHistogram::bucket_high(b));
-    CHECK(LogHistogram::bucket_high(b) - LogHistogram::bucket_low(b) <= std::max<uint64_t>(v / 16, 1));
+    CHECK(LogHistogram::bucket_high(b) - LogHistogram::bucket_low(b) <=
+          std::max<uint64_t>(v / 16, 1));
   }
 }
 

@@ -1,7 +1,7 @@
 // Store key encoding: series sort together, time sorts big-endian.
-#include <doctest/doctest.h>
-
 #include "common/store_layout.h"
+
+#include <doctest/doctest.h>
 
 using namespace mutuo;
 using namespace mutuo::store;

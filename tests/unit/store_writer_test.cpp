@@ -1,12 +1,13 @@
 // The receiver's store on a real RocksDB on disk, read back through the
 // dashboard's secondary-instance reader.
+#include "receiver/store_writer.h"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <random>
 
 #include "common/store_reader.h"
-#include "receiver/store_writer.h"
 
 using namespace mutuo;
 

@@ -170,6 +170,7 @@ HttpResponse ApiRouter::login(const HttpRequest& req) const {
   std::string password = string_field(*body, "password");
   int64_t now = sources_.now_ms();
   if (int64_t wait = sources_.login_limiter->retry_after_ms(req.remote_addr, name, now); wait > 0) {
+    ++rate_limited_;
     HttpResponse r = error(429, "too many failed logins; try again later");
     r.headers.emplace_back("Retry-After", std::to_string((wait + 999) / 1000));
     return r;
@@ -177,7 +178,12 @@ HttpResponse ApiRouter::login(const HttpRequest& req) const {
   auto user = sources_.accounts->authenticate(name, password);
   if (!user) {
     sources_.login_limiter->record_failure(req.remote_addr, name, now);
-    spdlog::warn("failed login from {}", req.remote_addr);
+    ++failed_logins_;
+    uint64_t suppressed = 0;
+    if (refusal_log_.allow(&suppressed)) {
+      spdlog::warn("failed login from {} ({} similar lines suppressed)", req.remote_addr,
+                   suppressed);
+    }
     return error(401, "wrong user name or password");
   }
   sources_.login_limiter->record_success(name);
@@ -195,6 +201,7 @@ HttpResponse ApiRouter::setup(const HttpRequest& req) const {
   if (!body) return refusal;
   int64_t now = sources_.now_ms();
   if (sources_.login_limiter->retry_after_ms(req.remote_addr, "(setup)", now) > 0) {
+    ++rate_limited_;
     return error(429, "too many failed attempts; try again later");
   }
   std::string name = string_field(*body, "username");
@@ -203,6 +210,7 @@ HttpResponse ApiRouter::setup(const HttpRequest& req) const {
   if (auto why = invalid_password(password)) return error(400, *why);
   if (!sources_.setup->consume(string_field(*body, "token"))) {
     sources_.login_limiter->record_failure(req.remote_addr, "(setup)", now);
+    ++failed_logins_;
     return error(403, "wrong or used setup token");
   }
   auto user = sources_.accounts->create_first_admin(name, password, now);
@@ -322,6 +330,11 @@ HttpResponse ApiRouter::users(const HttpRequest& req,
   return error(404, "not found");
 }
 
+ApiRouter::Counters ApiRouter::counters() const {
+  return {failed_logins_.load(), rate_limited_.load(), unauthenticated_.load(),
+          csrf_refused_.load(), role_refused_.load()};
+}
+
 HttpResponse ApiRouter::handle(const HttpRequest& req) const {
   const std::string_view method = req.method;
   const std::string_view path = req.path;
@@ -339,7 +352,10 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
              {"Referrer-Policy", "no-referrer"}}};
   }
   if (!path.starts_with("/api/")) return error(404, "not found");
-  if (!is_read(method) && !same_origin(req)) return error(403, "cross-origin request refused");
+  if (!is_read(method) && !same_origin(req)) {
+    ++csrf_refused_;
+    return error(403, "cross-origin request refused");
+  }
   if (path == "/api/login") {
     if (method != "POST") return method_not_allowed("POST");
     return login(req);
@@ -377,12 +393,19 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
   // Everything below needs a session; changes also need its CSRF token.
   std::string session_id = cookie_value(req.cookie, kSessionCookie);
   auto session = sources_.sessions->find(session_id, sources_.now_ms());
-  if (!session) return error(401, "log in first");
+  if (!session) {
+    ++unauthenticated_;
+    return error(401, "log in first");
+  }
   if (!is_read(method) &&
       (req.csrf_token.empty() || !secrets_equal(req.csrf_token, session->csrf))) {
+    ++csrf_refused_;
     return error(403, "missing or wrong CSRF token (send X-CSRF-Token from GET /api/session)");
   }
-  if (admin_only && session->role != Role::kAdmin) return error(403, "admins only");
+  if (admin_only && session->role != Role::kAdmin) {
+    ++role_refused_;
+    return error(403, "admins only");
+  }
 
   switch (route) {
     case Route::kAgents: {

@@ -22,6 +22,8 @@
 // sources it was given may be.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -30,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/log.h"
 #include "dashboard/accounts.h"
 #include "dashboard/login_limiter.h"
 #include "dashboard/presence_table.h"
@@ -95,9 +98,19 @@ struct ApiSources {
 
 class ApiRouter {
  public:
+  // Refused requests, by reason (the log shows only a bounded sample of them).
+  struct Counters {
+    uint64_t failed_logins = 0;    // wrong user name or password, wrong setup token
+    uint64_t rate_limited = 0;     // login or setup refused by the LoginLimiter
+    uint64_t unauthenticated = 0;  // no live session
+    uint64_t csrf_refused = 0;     // missing or wrong CSRF token, foreign Origin
+    uint64_t role_refused = 0;     // a viewer asking for an admin route
+  };
+
   explicit ApiRouter(ApiSources sources);
 
   HttpResponse handle(const HttpRequest& request) const;
+  Counters counters() const;
 
  private:
   struct Caller;
@@ -109,6 +122,9 @@ class ApiRouter {
   HttpResponse start_session(const UserRecord& user) const;
 
   ApiSources sources_;
+  mutable std::atomic<uint64_t> failed_logins_{0}, rate_limited_{0}, unauthenticated_{0},
+      csrf_refused_{0}, role_refused_{0};
+  mutable LogLimiter refusal_log_{5, std::chrono::seconds(10)};
 };
 
 // The value of cookie `name` in a Cookie header, or "".

@@ -224,6 +224,12 @@ int main(int argc, char** argv) {
   session.stop();
   spdlog::debug("mqtt session stopped");
   mg_exit_library();
+  auto refused = router.counters();
+  spdlog::info(
+      "http refusals: {} failed logins, {} rate-limited, {} without session, {} CSRF or "
+      "origin, {} not admin",
+      refused.failed_logins, refused.rate_limited, refused.unauthenticated, refused.csrf_refused,
+      refused.role_refused);
   auto counters = presence.counters();
   spdlog::info("stopped; status messages: {} applied, {} cleared, {} rejected", counters.updated,
                counters.cleared, counters.rejected);

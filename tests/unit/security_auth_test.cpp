@@ -356,6 +356,9 @@ TEST_CASE_FIXTURE(AuthFixture, "every change needs a session and its CSRF token"
     CHECK(call(c.method, c.path, cookie, csrf, c.body, "http://evil.example").status == 403);
   }
   // With both, the request goes through (no registrar here: 503 for registry).
+  auto refused = router.counters();
+  CHECK(refused.unauthenticated == 16);
+  CHECK(refused.csrf_refused == 24);
   CHECK(call("POST", "/api/registry", cookie, csrf, reg).status == 503);
   CHECK(call("POST", "/api/users", cookie, csrf, user).status == 201);
   CHECK(call("POST", "/api/users", cookie, csrf, user, "http://127.0.0.1:8470").status ==

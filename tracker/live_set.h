@@ -21,7 +21,7 @@ namespace mutuo::tracker {
 
 struct FlapConfig {
   int64_t window_ms = 60000;  // a rejoin this soon after a leave is held...
-  int64_t hold_ms = 10000;    // ...for this long (0: no damping)
+  int64_t hold_ms = 5000;     // ...for this long (0: no damping)
 };
 
 class LiveSet {

@@ -1,6 +1,8 @@
 // The tracker's live set, full-mesh assignment and publish planning.
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include "common/topics.h"
 #include "tracker/assignment.h"
 #include "tracker/live_set.h"
@@ -176,4 +178,44 @@ TEST_CASE("publisher: a late echo of a superseded assignment is ignored") {
   CHECK_FALSE(pub.observe_assign("a", a1));
   CHECK_FALSE(pub.observe_assign("a", a2));
   CHECK(pub.published_assigns().at("a").rev == 2);
+}
+
+TEST_CASE("publisher: a plan limited to the touched agents equals a full one") {
+  LiveSet live;
+  for (auto id : {"a", "b", "c", "d"}) live.apply(id, online(id), 1);
+  Publisher full, limited;
+  auto assigns = assign_all(live.peers(), {}, {});
+  full.plan(live.peers(), assigns);
+  limited.plan(live.peers(), assigns);
+
+  live.apply("b", offline("b"), 2);
+  live.apply("e", online("e"), 2);
+  auto next = assign_all(live.peers(), {}, {});
+  std::set<std::string> touched{"a", "b", "c", "d", "e"};  // full mesh: everyone changed
+  auto a = full.plan(live.peers(), next);
+  auto b = limited.plan(live.peers(), next, &touched);
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].topic == b[i].topic);
+    CHECK(a[i].payload == b[i].payload);
+  }
+  // Departures come first.
+  CHECK(b.front().payload.empty());
+  // Limited to an agent that did not change: nothing.
+  std::set<std::string> none{"a"};
+  CHECK(limited.plan(live.peers(), next, &none).empty());
+}
+
+TEST_CASE("publisher: a failed publish is planned again") {
+  LiveSet live;
+  for (auto id : {"a", "b"}) live.apply(id, online(id), 1);
+  Publisher pub;
+  auto assigns = assign_all(live.peers(), {}, {});
+  auto first = pub.plan(live.peers(), assigns);
+  for (const auto& m : first) pub.forget(m);  // none reached the broker
+  auto again = pub.plan(live.peers(), assigns);
+  CHECK(again.size() == first.size());
+  for (const auto& m : again) {
+    if (m.topic == topics::assign("a")) CHECK(decode_assign(m.payload)->rev == 2);
+  }
 }

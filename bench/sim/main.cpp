@@ -160,7 +160,7 @@ void measure_joins(Simulator& sim, int count, int quiet_ms, int timeout_ms) {
 int main(int argc, char** argv) {
   CLI::App app{"mutuo-sim: N simulated mutuo agents (real MQTT clients, one thread) for load "
                "tests. Reads commands on stdin, one per line, and answers in JSON lines:\n"
-               "  start N | wait-assigned MS | crash N | leave N | snapshot | counters |\n"
+               "  start N | wait-assigned MS | crash N | leave N | rejoin ID... | snapshot | counters |\n"
                "  measure-joins COUNT QUIET_MS TIMEOUT_MS | arrivals | idle MS | quit"};
   SimConfig config;
   std::string password_file;
@@ -228,6 +228,12 @@ int main(int argc, char** argv) {
       in >> n;
       auto idx = cmd == "crash" ? sim.crash(n) : sim.leave(n);
       emit({{"event", cmd == "crash" ? "crashed" : "left"}, {"agents", ids(sim, idx)}});
+    } else if (cmd == "rejoin") {
+      std::vector<std::string> wanted;
+      for (std::string id; in >> id;) wanted.push_back(id);
+      auto idx = sim.rejoin(wanted);
+      sim.poll(milliseconds(10000), [&] { return sim.connects_done(); });
+      emit({{"event", "rejoined"}, {"agents", ids(sim, idx)}, {"up", sim.up()}});
     } else if (cmd == "snapshot") {
       json agents = json::object();
       json down = json::array();

@@ -258,6 +258,20 @@ std::vector<int> Simulator::leave(std::size_t count) {
   return leavers;
 }
 
+std::vector<int> Simulator::rejoin(const std::vector<std::string>& agent_ids) {
+  std::set<std::string> wanted(agent_ids.begin(), agent_ids.end());
+  std::vector<int> out;
+  for (auto& a : agents_) {
+    if (!wanted.count(a->id)) continue;
+    if (a->state != SimAgent::State::kCrashed && a->state != SimAgent::State::kLeft) continue;
+    a->state = SimAgent::State::kDown;
+    a->has_assign = false;
+    pending_.push_back(a->index);
+    out.push_back(a->index);
+  }
+  return out;
+}
+
 void Simulator::poll(std::chrono::milliseconds timeout, const std::function<bool()>& until) {
   const auto deadline = Clock::now() + timeout;
   std::vector<epoll_event> events(1024);

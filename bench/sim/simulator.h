@@ -85,6 +85,8 @@ class Simulator {
   std::vector<int> crash(std::size_t count);
   // Leaves cleanly: offline status "shutdown", then DISCONNECT.
   std::vector<int> leave(std::size_t count);
+  // Brings back these crashed or departed agents (other ids are ignored).
+  std::vector<int> rejoin(const std::vector<std::string>& agent_ids);
 
   // Runs the event loop for up to `timeout` (returns earlier when `until` holds).
   void poll(std::chrono::milliseconds timeout, const std::function<bool()>& until = nullptr);

@@ -107,6 +107,35 @@ def main():
             assert "publishing" not in tail, tail[-2000:]
             log(f"restarted tracker led {time.monotonic() - restart_at:.1f}s and published "
                 f"nothing (assign/peers messages seen: {after['monitor_messages']} before and after)")
+
+            # One agent bouncing: the first leave applies at once, then its rejoins
+            # are held (--flap-hold-ms, 5 s by default) until it stays up.
+            sim.call("idle 1000", "idle", 10)
+            before_flap = sim.call("counters", "counters", 10)
+            bouncer = None
+            for _ in range(5):
+                victim = sim.call("crash 1", "crashed", 10)["agents"]
+                bouncer = bouncer or victim[0]
+                assert victim == [bouncer], (victim, bouncer)
+                sim.call("idle 300", "idle", 10)
+                sim.call(f"rejoin {bouncer}", "rejoined", 20)
+                sim.call("idle 300", "idle", 10)
+            flapped_at = time.monotonic()
+
+            def back():
+                snap = sim.call("snapshot", "snapshot", 10)
+                obs = observers_by_target(snap).get(bouncer, set())
+                return len(obs) == K and snap["agents"][bouncer]["has_assign"]
+            wait_until(f"{bouncer} back with {K} observers after the hold", back, 15, 0.5)
+            log(f"{bouncer} bounced 5 times; back with {K} observers "
+                f"{time.monotonic() - flapped_at:.1f}s after its last return")
+            sim.call("idle 1000", "idle", 10)
+            after_flap = sim.call("counters", "counters", 10)
+            published = after_flap["monitor_messages"] - before_flap["monitor_messages"]
+            # One leave and one join publish about 2k + 2 messages each; five
+            # undamped bounces would publish ten times that.
+            log(f"the bouncing agent cost {published} peers/assign messages")
+            assert published <= 2 * (3 * K + 2), published
         finally:
             sim.stop()
     log("PASS")

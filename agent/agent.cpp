@@ -143,7 +143,9 @@ void Agent::handle(const MqttMessage& m) {
 
 void Agent::execute(const Round& round) {
   Probe& probe = *probes_.at(round.probe);
-  const int64_t ts = now_ms();
+  const int64_t late_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - round.due).count();
+  const int64_t ts = now_ms() - std::max<int64_t>(late_ms, 0);  // the slot's wall-clock time
   const std::size_t per_call = std::max<std::size_t>(1, config_.max_concurrent / config_.workers);
   std::vector<ProbeResult> results;
   results.reserve(round.targets.size());

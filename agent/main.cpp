@@ -3,6 +3,7 @@
 // "agent/" and "Delivery"). Operator documentation: docs/agent.md.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -36,6 +37,9 @@ std::string default_buffer_dir(const std::string& id) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // One malloc arena: the agent's few threads allocate little, and every extra
+  // arena costs resident memory on a small box.
+  mallopt(M_ARENA_MAX, 1);
   mutuo::block_shutdown_signals();
   CLI::App app{
       "mutuo-agent: measures its assigned peers (UDP echo, ICMP) and services (TCP, HTTP/HTTPS, "

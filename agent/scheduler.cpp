@@ -76,6 +76,7 @@ std::vector<Round> Scheduler::take_due(Clock::time_point now) {
       ++skipped_;
     } else {
       due.push_back(g.round);
+      due.back().due = g.next;
       g.running = true;
     }
     g.next += g.round.interval;

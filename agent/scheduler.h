@@ -33,6 +33,10 @@ struct Round {
   std::string probe;
   std::chrono::seconds interval{0};
   std::vector<ProbeTarget> targets;
+  // The slot this round was due at (set by take_due). Results are stamped with
+  // it, not with when the round happened to start, so a series' timestamps sit
+  // exactly one interval apart and a missing round shows as a hole.
+  std::chrono::steady_clock::time_point due{};
   std::string key() const { return probe + "/" + std::to_string(interval.count()); }
 };
 

@@ -81,12 +81,21 @@ def cpu_seconds(pid):
 
 
 def memory_kb(pid):
+    """VmRSS and VmHWM (peak) from status; Pss and USS (private pages) from smaps_rollup."""
     out = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             k, _, v = line.partition(":")
             if k in ("VmRSS", "VmHWM"):
                 out[k] = int(v.split()[0])
+    out["USS"] = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k == "Pss":
+                out["Pss"] = int(v.split()[0])
+            elif k in ("Private_Clean", "Private_Dirty"):
+                out["USS"] += int(v.split()[0])
     return out
 
 
@@ -135,6 +144,23 @@ class ExporterDriver:
         self.pool.shutdown(wait=True)
 
 
+def print_smaps(pid, top=15):
+    """The mappings of `pid` holding the most resident memory."""
+    rows, name = [], None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            parts = line.split()
+            if "-" in parts[0] and len(parts) >= 5 and not parts[0].endswith(":"):
+                name = parts[5] if len(parts) > 5 else "[anon]"
+            elif parts[0] == "Rss:":
+                rows.append((int(parts[1]), name))
+    by_name = {}
+    for kb, n in rows:
+        by_name[n] = by_name.get(n, 0) + kb
+    for n, kb in sorted(by_name.items(), key=lambda x: -x[1])[:top]:
+        print(f"  {kb:>8} kB  {n}")
+
+
 def read_metrics(path):
     m = {}
     with open(path) as f:
@@ -150,6 +176,7 @@ def main():
     ap.add_argument("--bin-dir", required=True)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--warmup", type=float, default=10)
+    ap.add_argument("--smaps", action="store_true", help="also print the agent's largest mappings by RSS")
     args = ap.parse_args()
     exporter_bin = shutil.which("prometheus-blackbox-exporter")
     if not exporter_bin:
@@ -201,6 +228,8 @@ def main():
         e_ok1, e_fail1 = driver.ok, driver.failed
         window = time.monotonic() - t0
         a_mem, e_mem = memory_kb(agent.pid), memory_kb(exporter.pid)
+        if args.smaps:
+            print_smaps(agent.pid)
         driver.stop()
 
         def res(m, probe):
@@ -226,10 +255,14 @@ def main():
         print(f"{'failed probes':34}{a_fail:>16.0f}{e_fail1 - e_fail0:>20.0f}")
         print(f"{'CPU time in window, s':34}{a_cpu:>16.2f}{e_cpu:>20.2f}")
         print(f"{'CPU per probe, us':34}{a_per:>16.1f}{e_per:>20.1f}{a_per / e_per if e_per else 0:>16.2f}")
-        print(f"{'RSS at end, MB':34}{a_mem['VmRSS'] / 1024:>16.1f}{e_mem['VmRSS'] / 1024:>20.1f}"
+        print(f"{'RSS at end, MB':34}{a_mem['VmRSS'] / 1024:>16.2f}{e_mem['VmRSS'] / 1024:>20.2f}"
               f"{a_mem['VmRSS'] / e_mem['VmRSS']:>16.2f}")
         print(f"{'RSS peak (VmHWM), MB':34}{a_mem['VmHWM'] / 1024:>16.1f}{e_mem['VmHWM'] / 1024:>20.1f}"
               f"{a_mem['VmHWM'] / e_mem['VmHWM']:>16.2f}")
+        print(f"{'PSS at end, MB':34}{a_mem['Pss'] / 1024:>16.1f}{e_mem['Pss'] / 1024:>20.1f}"
+              f"{a_mem['Pss'] / e_mem['Pss']:>16.2f}")
+        print(f"{'USS (private) at end, MB':34}{a_mem['USS'] / 1024:>16.1f}{e_mem['USS'] / 1024:>20.1f}"
+              f"{a_mem['USS'] / e_mem['USS']:>16.2f}")
         print(f"agent: {skipped:.0f} round slots skipped, {pending:.0f} batches unconfirmed at the end")
         print(f"goals: agent RSS <= 10 MB and <= 0.5x exporter; CPU per probe <= 0.5x exporter")
     targets.stopping = True

@@ -1,11 +1,12 @@
 #include "agent/probes/http.h"
 
-#include <curl/curl.h>
+#include <spdlog/spdlog.h>
 
 #include <cmath>
 #include <ctime>
 #include <mutex>
 
+#include "agent/probes/curl_library.h"
 #include "common/clock.h"
 
 namespace mutuo::agent {
@@ -43,11 +44,6 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
 
 double seconds_to_ms(curl_off_t us) { return static_cast<double>(us) / 1000.0; }
 
-void init_curl_once() {
-  static std::once_flag once;  // curl_global_init is not thread-safe
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 }  // namespace
 
 std::optional<double> cert_days_left(const std::string& expire_date, int64_t now_s) {
@@ -58,7 +54,7 @@ std::optional<double> cert_days_left(const std::string& expire_date, int64_t now
   return static_cast<double>(expires - now_s) / 86400.0;
 }
 
-HttpProbe::HttpProbe(HttpConfig config) : config_(std::move(config)) { init_curl_once(); }
+HttpProbe::HttpProbe(HttpConfig config) : config_(std::move(config)) {}
 
 std::unique_ptr<Probe> make_http_probe(const HttpConfig& config) {
   return std::make_unique<HttpProbe>(config);
@@ -68,70 +64,80 @@ std::vector<ProbeResult> HttpProbe::run(const std::vector<ProbeTarget>& targets,
   std::vector<ProbeResult> results;
   results.reserve(targets.size());
   for (const auto& t : targets) results.push_back(empty_result(t, "http", ts_ms));
+  std::string why;
+  const CurlLibrary* curl = curl_library(&why);
+  if (curl == nullptr) {
+    std::call_once(unsupported_logged_, [&] { spdlog::warn("http: unsupported: {}", why); });
+    for (auto& r : results) {
+      r.ok = false;
+      r.error = "unsupported";
+    }
+    return results;
+  }
   std::vector<Transfer> transfers(targets.size());
-  CURLM* multi = curl_multi_init();
+  CURLM* multi = curl->multi_init();
   for (std::size_t i = 0; i < targets.size(); ++i) {
     Transfer& x = transfers[i];
     x.target = &targets[i];
     x.result = &results[i];
     x.max_bytes = config_.max_body_bytes;
-    x.easy = curl_easy_init();
+    x.easy = curl->easy_init();
     CURL* e = x.easy;
-    curl_easy_setopt(e, CURLOPT_URL, targets[i].url.c_str());
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");  // no file://, no ftp://
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, config_.max_redirects > 0 ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, config_.max_redirects);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(targets[i].timeout.count()));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, config_.user_agent.c_str());
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x.error);
-    curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
-    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, &x);
-    if (!config_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, config_.ca_file.c_str());
-    curl_multi_add_handle(multi, e);
+    curl->easy_setopt(e, CURLOPT_URL, targets[i].url.c_str());
+    curl->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");  // no file://, no ftp://
+    curl->easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl->easy_setopt(e, CURLOPT_FOLLOWLOCATION, config_.max_redirects > 0 ? 1L : 0L);
+    curl->easy_setopt(e, CURLOPT_MAXREDIRS, config_.max_redirects);
+    curl->easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(targets[i].timeout.count()));
+    curl->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl->easy_setopt(e, CURLOPT_USERAGENT, config_.user_agent.c_str());
+    curl->easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl->easy_setopt(e, CURLOPT_WRITEDATA, &x);
+    curl->easy_setopt(e, CURLOPT_ERRORBUFFER, x.error);
+    curl->easy_setopt(e, CURLOPT_CERTINFO, 1L);
+    curl->easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    curl->easy_setopt(e, CURLOPT_PRIVATE, &x);
+    if (!config_.ca_file.empty()) curl->easy_setopt(e, CURLOPT_CAINFO, config_.ca_file.c_str());
+    curl->multi_add_handle(multi, e);
   }
 
   int running = 0;
   do {
-    if (curl_multi_perform(multi, &running) != CURLM_OK) break;
-    if (running > 0) curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+    if (curl->multi_perform(multi, &running) != CURLM_OK) break;
+    if (running > 0) curl->multi_poll(multi, nullptr, 0, 1000, nullptr);
   } while (running > 0);
 
   int queued = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+  while (CURLMsg* msg = curl->multi_info_read(multi, &queued)) {
     if (msg->msg != CURLMSG_DONE) continue;
     Transfer* x = nullptr;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&x));
+    curl->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&x));
     ProbeResult& r = *x->result;
     CURL* e = x->easy;
     const CURLcode code = msg->data.result;
     long status = 0;
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    curl->easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     if (status > 0) r.status = static_cast<int>(status);
     r.bytes = x->bytes;
     curl_off_t t = 0;
-    if (curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &t) == CURLE_OK && t > 0) {
+    if (curl->easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &t) == CURLE_OK && t > 0) {
       r.phase_ms["dns"] = seconds_to_ms(t);
     }
-    if (curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0) {
+    if (curl->easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0) {
       r.phase_ms["connect"] = seconds_to_ms(t);
     }
-    if (curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &t) == CURLE_OK && t > 0) {
+    if (curl->easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &t) == CURLE_OK && t > 0) {
       r.phase_ms["tls"] = seconds_to_ms(t);
     }
-    if (curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &t) == CURLE_OK && t > 0) {
+    if (curl->easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &t) == CURLE_OK && t > 0) {
       r.phase_ms["ttfb"] = seconds_to_ms(t);
     }
-    if (curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &t) == CURLE_OK && t > 0) {
+    if (curl->easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &t) == CURLE_OK && t > 0) {
       r.phase_ms["total"] = seconds_to_ms(t);
     }
     std::optional<double> days;
     curl_certinfo* certs = nullptr;
-    if (curl_easy_getinfo(e, CURLINFO_CERTINFO, &certs) == CURLE_OK && certs != nullptr &&
+    if (curl->easy_getinfo(e, CURLINFO_CERTINFO, &certs) == CURLE_OK && certs != nullptr &&
         certs->num_of_certs > 0) {
       for (curl_slist* s = certs->certinfo[0]; s != nullptr; s = s->next) {
         std::string line = s->data;
@@ -150,7 +156,7 @@ std::vector<ProbeResult> HttpProbe::run(const std::vector<ProbeTarget>& targets,
       } else if (code == CURLE_COULDNT_CONNECT) {
         r.error = "refused";
       } else {
-        r.error = x->error[0] != '\0' ? x->error : curl_easy_strerror(code);
+        r.error = x->error[0] != '\0' ? x->error : curl->easy_strerror(code);
       }
     } else if (target.expect_status ? status != *target.expect_status
                                     : (status < 200 || status > 299)) {
@@ -165,14 +171,14 @@ std::vector<ProbeResult> HttpProbe::run(const std::vector<ProbeTarget>& targets,
     r.ok = r.error.empty();
   }
   for (Transfer& x : transfers) {
-    curl_multi_remove_handle(multi, x.easy);
-    curl_easy_cleanup(x.easy);
+    curl->multi_remove_handle(multi, x.easy);
+    curl->easy_cleanup(x.easy);
     if (!x.result->ok.has_value()) {  // never finished (the multi handle failed)
       x.result->ok = false;
       x.result->error = "not run";
     }
   }
-  curl_multi_cleanup(multi);
+  curl->multi_cleanup(multi);
   return results;
 }
 

@@ -9,11 +9,13 @@
 // the keyword (when one is given) and, for https, the server's certificate is
 // valid for at least `cert_warn_days` more days. Otherwise error says why
 // ("timeout", "status 503", "keyword not found", "certificate expires in 3 days",
-// or curl's reason).
+// or curl's reason). libcurl is loaded on the first round (curl_library.h); when
+// it cannot be, the probe logs once and its results say "unsupported".
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "agent/probes/probe.h"
@@ -35,6 +37,7 @@ class HttpProbe : public Probe {
 
  private:
   HttpConfig config_;
+  std::once_flag unsupported_logged_;
 };
 
 std::unique_ptr<Probe> make_http_probe(const HttpConfig& config);

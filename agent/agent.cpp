@@ -1,6 +1,7 @@
 #include "agent/agent.h"
 
 #include <spdlog/spdlog.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -132,8 +133,14 @@ void Agent::handle(const MqttMessage& m) {
   } else if (parsed->kind == topics::Kind::kAcks) {
     auto ack = decode_ack(m.payload);
     if (!ack || ack->agent != config_.id) {
-      std::lock_guard lock(mu_);
-      ++stats_.acks_rejected;
+      {
+        std::lock_guard lock(mu_);
+        ++stats_.acks_rejected;
+      }
+      uint64_t suppressed = 0;
+      if (log_limiter_.allow(&suppressed)) {
+        spdlog::warn("ignoring invalid ack: {}", ack ? "addressed to " + ack->agent : ack.error());
+      }
       return;
     }
     outbox_.confirm(ack->batches);
@@ -217,8 +224,11 @@ void Agent::run() {
       spdlog::info("{}", status_line());
       next_status = now + config_.status_interval;
     }
-    if (!config_.metrics_file.empty() && now >= next_metrics) {
-      write_metrics_file();
+    if (now >= next_metrics) {
+      if (!config_.metrics_file.empty()) write_metrics_file();
+      // Hand freed heap pages back to the kernel: rounds allocate in bursts,
+      // and on a small box resident memory is what the host pays for.
+      malloc_trim(0);
       next_metrics = now + kMetricsEvery;
     }
     lock.lock();

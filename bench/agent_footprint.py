@@ -222,7 +222,7 @@ def main():
         e_ok0, e_fail0 = driver.ok, driver.failed
         t0 = time.monotonic()
         log(f"measuring {args.seconds:.0f} s")
-        time.sleep(max(0, args.seconds - 10))
+        time.sleep(max(0, args.seconds - 5))  # then up to 10 s to the next rewrite
         m1 = wait_rewrite()
         a_cpu1, e_cpu1 = cpu_seconds(agent.pid), cpu_seconds(exporter.pid)
         e_ok1, e_fail1 = driver.ok, driver.failed

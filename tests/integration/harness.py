@@ -231,6 +231,24 @@ class System:
         c.login(user or self.admin_user, password or self.admin_password)
         return c
 
+    def register_agent(self, agent_id, display_name=None, labels=None):
+        """Registers agent_id through the dashboard (as the first admin), as a user
+        would; writes the issued token to a mode-600 file and returns its path.
+        Start the agent with it instead of start_agent (which provisions through
+        broker-config and would clash with the registration)."""
+        if getattr(self, "_admin_client", None) is None:
+            self._admin_client = self.dashboard_client()
+        status, body = self._admin_client.request(
+            "POST", "/api/registry",
+            {"id": agent_id, "display_name": display_name or agent_id, "labels": labels or {}})
+        if status != 201:
+            raise AssertionError(f"registering {agent_id}: {status} {body}")
+        path = os.path.join(self.dir, agent_id + ".registered-token")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(body["token"] + "\n")
+        return path
+
     def start_agent(self, agent_id, keepalive=4, packets=5, extra=()):
         self.provision("agent", agent_id)
         echo_port = free_port(socket.SOCK_DGRAM)

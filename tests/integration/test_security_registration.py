@@ -203,6 +203,11 @@ def main():
             assert connect_refused(s, bad, issued["alice"]), f"id {bad}"
         assert connect_refused(s, None, None), "anonymous"
         assert connect_accepted(s, "alice", issued["alice"]), "alice with her own token"
+        carol_file = s.register_agent("carol")  # the harness helper other tests use
+        with open(carol_file) as f:
+            tokens.append(f.read().strip())
+        assert connect_accepted(s, "carol", tokens[-1]), "carol, registered by the harness"
+        assert connect_refused(s, "carol", issued["alice"]), "carol with alice's token"
         log("wrong token, unknown id, ids with + # /, anonymous: all refused at connect")
 
         # ---- rotate kicks and refuses the old token -----------------------------
@@ -239,7 +244,7 @@ def main():
         s.start_dashboard()
         admin = s.dashboard_client()
         ids = sorted(a["id"] for a in admin.get("/api/registry")["agents"])
-        assert ids == ["alice", "bob"], ids
+        assert ids == ["alice", "bob", "carol"], ids
         s.kill("mosquitto", signal.SIGTERM)
         s.spawn("mosquitto-2", ["mosquitto", "-c", os.path.join(s.broker_dir, "mosquitto.conf")])
         wait_port(s.mqtt_port)
@@ -260,7 +265,7 @@ def main():
         wait_until("the running agent to report the refusal",
                    lambda: "refused" in open(s.log_path("alice-agent-2")).read(), 15)
         assert "mutuo/v1/registry/alice" not in s.retained("mutuo/v1/registry/+")
-        assert [a["id"] for a in admin.get("/api/registry")["agents"]] == ["bob"]
+        assert [a["id"] for a in admin.get("/api/registry")["agents"]] == ["bob", "carol"]
         log("deletion: the running agent was kicked and its token is refused; its entries are gone")
 
         # ---- no token anywhere ---------------------------------------------------

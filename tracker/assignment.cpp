@@ -118,10 +118,9 @@ void Assignment::remove_member(const std::string& id, std::set<std::string>& dir
   }
   for (auto& [tid, t] : members_) {  // and it observes nobody
     uint64_t s = score_of(t.hash, x.hash);
-    auto pos = std::lower_bound(t.candidates.begin(), t.candidates.end(), s,
-                                [&](const Candidate& c, uint64_t) {
-                                  return ranks_before(c.score, c.id, s, id);
-                                });
+    auto pos = std::lower_bound(
+        t.candidates.begin(), t.candidates.end(), s,
+        [&](const Candidate& c, uint64_t) { return ranks_before(c.score, c.id, s, id); });
     if (pos == t.candidates.end() || pos->id != id) continue;
     t.candidates.erase(pos);
     refill(tid, t);
@@ -243,8 +242,8 @@ Assign Assignment::build(const std::string& agent) const {
     for (const auto& target : t->second) {
       const Peer& p = peers_.at(target);
       if (p.addrs.empty()) continue;
-      a.peers.push_back(PeerTarget{target, p.addrs.front(), p.echo_port, {"udp"},
-                                   config_.interval_s});
+      a.peers.push_back(
+          PeerTarget{target, p.addrs.front(), p.echo_port, {"udp"}, config_.interval_s});
     }
   }
   if (auto c = checks_of_.find(agent); c != checks_of_.end()) {

@@ -30,11 +30,11 @@
 namespace mutuo::tracker {
 
 struct AssignmentConfig {
-  uint32_t interval_s = 10;         // probe round interval handed to agents
-  std::size_t full_mesh_max = 64;   // up to this many live peers, everyone probes everyone
-  std::size_t k = 16;               // observers per peer beyond that
+  uint32_t interval_s = 10;        // probe round interval handed to agents
+  std::size_t full_mesh_max = 64;  // up to this many live peers, everyone probes everyone
+  std::size_t k = 16;              // observers per peer beyond that
   std::vector<std::string> spread_labels = {"site", "provider"};  // spread observers over these
-  std::size_t candidates = 0;       // candidate observers ranked per target; 0 means 3 * k
+  std::size_t candidates = 0;  // candidate observers ranked per target; 0 means 3 * k
 };
 
 // The assignment of a live set, kept up to date incrementally.
@@ -90,11 +90,11 @@ class Assignment {
   const std::size_t prefix_;  // candidate list length per target
   bool sparse_ = false;
   std::map<std::string, Member> members_;
-  std::map<std::string, Peer> peers_;                         // as last seen by update()
-  std::map<std::string, Check> checks_;                       // as last seen by update()
-  std::map<std::string, std::set<std::string>> targets_of_;   // observer -> peers it probes
-  std::map<std::string, std::vector<std::string>> placed_;    // check -> its agents
-  std::map<std::string, std::set<std::string>> checks_of_;    // agent -> checks it runs
+  std::map<std::string, Peer> peers_;                        // as last seen by update()
+  std::map<std::string, Check> checks_;                      // as last seen by update()
+  std::map<std::string, std::set<std::string>> targets_of_;  // observer -> peers it probes
+  std::map<std::string, std::vector<std::string>> placed_;   // check -> its agents
+  std::map<std::string, std::set<std::string>> checks_of_;   // agent -> checks it runs
   std::map<std::string, Assign> assigns_;
 };
 

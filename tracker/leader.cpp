@@ -11,9 +11,8 @@ void Leadership::observe(std::string_view payload) {
     return;
   }
   auto decoded = codec::decode_payload<std::string>(
-      payload, 4096, [](const codec::json& j) -> Result<std::string> {
-        return codec::get_id(j, "tracker");
-      });
+      payload, 4096,
+      [](const codec::json& j) -> Result<std::string> { return codec::get_id(j, "tracker"); });
   holder_ = decoded ? decoded.value() : std::string("?");
 }
 

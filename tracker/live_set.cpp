@@ -10,8 +10,7 @@ Peer LiveSet::make_peer(const std::string& agent, const Status& status, int64_t 
   return next;
 }
 
-bool LiveSet::apply(const std::string& agent, const std::optional<Status>& status,
-                    int64_t now_ms) {
+bool LiveSet::apply(const std::string& agent, const std::optional<Status>& status, int64_t now_ms) {
   if (!status || !status->online) {
     held_.erase(agent);
     if (peers_.erase(agent) == 0) return false;

@@ -1,8 +1,8 @@
 // mutuo-tracker: tells every agent whom to probe (DESIGN.md, "tracker/";
 // operating notes in docs/tracker.md).
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <thread>
 
 #include "common/log.h"
@@ -12,9 +12,10 @@
 
 int main(int argc, char** argv) {
   mutuo::block_shutdown_signals();
-  CLI::App app{"mutuo-tracker: builds the live peer set from agents' presence and publishes "
-               "each agent's probe assignment (peers and service checks) as retained MQTT "
-               "messages. Run two for a standby: only the leader publishes."};
+  CLI::App app{
+      "mutuo-tracker: builds the live peer set from agents' presence and publishes "
+      "each agent's probe assignment (peers and service checks) as retained MQTT "
+      "messages. Run two for a standby: only the leader publishes."};
   mutuo::MqttConfig mqtt;
   mqtt.client_id = "tracker";
   mutuo::tracker::TrackerConfig config;
@@ -82,7 +83,7 @@ int main(int argc, char** argv) {
 
   mqtt.password = *token;
   mqtt.keepalive_s = 5;
-  mqtt.clean_start = true;  // all state is rebuilt from retained topics
+  mqtt.clean_start = true;                           // all state is rebuilt from retained topics
   mqtt.will = mutuo::tracker::Leadership::vacate();  // our death frees the lead
 
   mutuo::MqttSession session(mqtt);

@@ -138,7 +138,8 @@ void Tracker::run() {
   while (!stopping_) {
     auto wake = steady_clock::now() + seconds(1);
     if (auto due = live_.next_release_ms()) {
-      wake = std::min(wake, steady_clock::now() + milliseconds(std::max<int64_t>(0, *due - now_ms())));
+      wake =
+          std::min(wake, steady_clock::now() + milliseconds(std::max<int64_t>(0, *due - now_ms())));
     }
     cv_.wait_until(lock, wake, [this] { return stopping_ || dirty_; });
     if (stopping_) break;
@@ -187,9 +188,10 @@ void Tracker::run() {
     auto plan_ms = duration_cast<milliseconds>(steady_clock::now() - t0).count();
     if (messages.empty()) continue;
     ++stats_.plans;
-    spdlog::info("publishing {} change(s) ({} assignment(s) changed) for {} live peer(s), "
-                 "planned in {} ms",
-                 messages.size(), changed.size(), live_.peers().size(), plan_ms);
+    spdlog::info(
+        "publishing {} change(s) ({} assignment(s) changed) for {} live peer(s), "
+        "planned in {} ms",
+        messages.size(), changed.size(), live_.peers().size(), plan_ms);
     // Flow control by our own echo: we read back every peers/ and assign/ topic,
     // so an echo means the broker has the message. Paho refuses to queue more
     // than about a hundred at once, and a startup at 10,000 agents is 20,000.

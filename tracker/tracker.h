@@ -38,10 +38,10 @@ struct TrackerConfig {
 struct TrackerStats {
   bool leader = false;
   std::size_t live = 0;
-  std::size_t held = 0;           // rejoins held back by flap damping
-  uint64_t plans = 0;             // plans that published something
-  uint64_t published = 0;         // messages published
-  uint64_t published_bytes = 0;   // their topic + payload bytes
+  std::size_t held = 0;                      // rejoins held back by flap damping
+  uint64_t plans = 0;                        // plans that published something
+  uint64_t published = 0;                    // messages published
+  uint64_t published_bytes = 0;              // their topic + payload bytes
   std::map<std::string, uint64_t> rejected;  // by reason
 };
 
@@ -78,8 +78,8 @@ class Tracker {
   static constexpr std::size_t kPublishWindow = 64;  // publishes not yet echoed back
   std::size_t in_flight_ = 0;
   bool dirty_ = true;
-  bool full_plan_ = true;            // compare every topic in the next plan
-  std::set<std::string> touched_;    // else only these (and changed assignments)
+  bool full_plan_ = true;          // compare every topic in the next plan
+  std::set<std::string> touched_;  // else only these (and changed assignments)
   std::chrono::steady_clock::time_point settle_until_;
   bool stopping_ = false;
   TrackerStats stats_;

@@ -3,7 +3,6 @@
 // docs/tracker.md, "Load simulator"). For load tests only: it logs in with the
 // broker's `simulator` account (broker-config/mutuo-broker add-service ... simulator).
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -129,11 +128,17 @@ void measure_joins(Simulator& sim, int count, int quiet_ms, int timeout_ms) {
     messages.push_back(static_cast<double>(sim.monitor_messages() - msgs0));
     affected_counts.push_back(static_cast<double>(affected.size()));
     observed_by.push_back(observers);
-    emit({{"event", "join"}, {"agent", agent.id}, {"t0_ns", mono_ns(t0)},
-          {"last_ns", mono_ns(last)}, {"ms", took}, {"affected", affected.size()},
+    emit({{"event", "join"},
+          {"agent", agent.id},
+          {"t0_ns", mono_ns(t0)},
+          {"last_ns", mono_ns(last)},
+          {"ms", took},
+          {"affected", affected.size()},
           {"arrivals_ms", these},
-          {"own_assignment", own}, {"observers", observers},
-          {"bytes", sim.monitor_bytes() - bytes0}, {"messages", sim.monitor_messages() - msgs0}});
+          {"own_assignment", own},
+          {"observers", observers},
+          {"bytes", sim.monitor_bytes() - bytes0},
+          {"messages", sim.monitor_messages() - msgs0}});
   }
   auto mean = [](const std::vector<double>& v) {
     double s = 0;
@@ -158,10 +163,11 @@ void measure_joins(Simulator& sim, int count, int quiet_ms, int timeout_ms) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"mutuo-sim: N simulated mutuo agents (real MQTT clients, one thread) for load "
-               "tests. Reads commands on stdin, one per line, and answers in JSON lines:\n"
-               "  start N | wait-assigned MS | crash N | leave N | rejoin ID... | snapshot | counters |\n"
-               "  measure-joins COUNT QUIET_MS TIMEOUT_MS | arrivals | idle MS | quit"};
+  CLI::App app{
+      "mutuo-sim: N simulated mutuo agents (real MQTT clients, one thread) for load "
+      "tests. Reads commands on stdin, one per line, and answers in JSON lines:\n"
+      "  start N | wait-assigned MS | crash N | leave N | rejoin ID... | snapshot | counters |\n"
+      "  measure-joins COUNT QUIET_MS TIMEOUT_MS | arrivals | idle MS | quit"};
   SimConfig config;
   std::string password_file;
   bool no_monitor = false;
@@ -176,8 +182,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--keepalive", config.keepalive_s, "MQTT keepalive, seconds")
       ->capture_default_str();
-  app.add_option("--connect-window", config.connect_window,
-                 "at most this many connects in flight")
+  app.add_option("--connect-window", config.connect_window, "at most this many connects in flight")
       ->capture_default_str();
   app.add_flag("--no-monitor", no_monitor,
                "do not count the tracker's publishes (when another simulator does)");
@@ -215,13 +220,17 @@ int main(int argc, char** argv) {
       in >> n;
       sim.add(n);
       sim.poll(milliseconds(300000), [&] { return sim.connects_done(); });
-      emit({{"event", "started"}, {"up", sim.up()}, {"errors", sim.errors()},
+      emit({{"event", "started"},
+            {"up", sim.up()},
+            {"errors", sim.errors()},
             {"ms", ms_between(t0, Clock::now())}});
     } else if (cmd == "wait-assigned") {
       int ms = 60000;
       in >> ms;
       sim.poll(milliseconds(ms), [&] { return sim.with_assign() == sim.up(); });
-      emit({{"event", "assigned"}, {"up", sim.up()}, {"with_assign", sim.with_assign()},
+      emit({{"event", "assigned"},
+            {"up", sim.up()},
+            {"with_assign", sim.with_assign()},
             {"ms", ms_between(t0, Clock::now())}});
     } else if (cmd == "crash" || cmd == "leave") {
       std::size_t n = 0;
@@ -242,16 +251,21 @@ int main(int argc, char** argv) {
           down.push_back(a->id);
           continue;
         }
-        agents[a->id] = {{"rev", a->rev}, {"has_assign", a->has_assign}, {"peers", a->peers},
+        agents[a->id] = {{"rev", a->rev},
+                         {"has_assign", a->has_assign},
+                         {"peers", a->peers},
                          {"checks", a->checks}};
       }
       emit({{"event", "snapshot"}, {"agents", agents}, {"down", down}});
     } else if (cmd == "counters") {
       uint64_t received = 0;
       for (const auto& a : sim.agents()) received += a->assigns_received;
-      emit({{"event", "counters"}, {"assigns_received", received},
-            {"monitor_bytes", sim.monitor_bytes()}, {"monitor_messages", sim.monitor_messages()},
-            {"up", sim.up()}, {"errors", sim.errors()}});
+      emit({{"event", "counters"},
+            {"assigns_received", received},
+            {"monitor_bytes", sim.monitor_bytes()},
+            {"monitor_messages", sim.monitor_messages()},
+            {"up", sim.up()},
+            {"errors", sim.errors()}});
     } else if (cmd == "measure-joins") {
       int count = 10, quiet = 1000, timeout = 10000;
       in >> count >> quiet >> timeout;

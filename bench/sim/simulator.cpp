@@ -79,7 +79,8 @@ void Simulator::watch(mosquitto* m, void* tag, bool write) {
   epoll_event ev{};
   ev.events = write ? (EPOLLIN | EPOLLOUT) : EPOLLIN;
   ev.data.ptr = tag;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0) epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0)
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
 }
 
 void Simulator::unwatch(mosquitto* m) {
@@ -183,7 +184,8 @@ void Simulator::connected(SimAgent& a, int rc) {
 
 void Simulator::received(SimAgent& a, const char* topic, const void* payload, int len) {
   if (std::strncmp(topic, "mutuo/v1/assign/", 16) != 0) return;
-  arrivals_.push_back(Arrival{Clock::now(), a.index, std::strlen(topic) + static_cast<size_t>(len)});
+  arrivals_.push_back(
+      Arrival{Clock::now(), a.index, std::strlen(topic) + static_cast<size_t>(len)});
   ++a.assigns_received;
   a.assigned_at = Clock::now();
   if (len == 0) {
@@ -225,8 +227,7 @@ std::vector<int> Simulator::pick_up(std::size_t count) {
   for (const auto& a : agents_) {
     if (a->state == SimAgent::State::kUp) up_ids.push_back(a->index);
   }
-  std::sort(up_ids.begin(), up_ids.end(),
-            [](int x, int y) { return rank_of(x) < rank_of(y); });
+  std::sort(up_ids.begin(), up_ids.end(), [](int x, int y) { return rank_of(x) < rank_of(y); });
   if (up_ids.size() > count) up_ids.resize(count);
   std::sort(up_ids.begin(), up_ids.end());
   return up_ids;

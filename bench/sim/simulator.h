@@ -35,8 +35,8 @@ struct SimConfig {
   std::string password;
   std::string id_prefix = "sim-";
   int keepalive_s = 60;
-  int sites = 8;                   // label site = s0..s(sites-1)
-  int providers = 3;               // label provider = p0..p(providers-1)
+  int sites = 8;                     // label site = s0..s(sites-1)
+  int providers = 3;                 // label provider = p0..p(providers-1)
   std::size_t connect_window = 200;  // at most this many connects waiting for CONNACK
 };
 
@@ -49,11 +49,11 @@ struct SimAgent {
   mosquitto* mosq = nullptr;
   State state = State::kDown;
   bool want_write = false;
-  Clock::time_point online_at{};       // when it published its online status
-  Clock::time_point assigned_at{};     // arrival of its latest assignment
+  Clock::time_point online_at{};    // when it published its online status
+  Clock::time_point assigned_at{};  // arrival of its latest assignment
   uint64_t rev = 0;
   bool has_assign = false;
-  std::vector<std::string> peers;      // its latest assignment's targets
+  std::vector<std::string> peers;  // its latest assignment's targets
   std::vector<std::string> checks;
   uint64_t assigns_received = 0;
   class Simulator* owner = nullptr;

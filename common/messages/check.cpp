@@ -9,12 +9,8 @@ CheckTarget check_target(const Check& c) {
 }
 
 void to_json(json& j, const Check& c) {
-  j = json{{"v", codec::kVersion},
-           {"check", c.check},
-           {"type", c.type},
-           {"interval_s", c.interval_s},
-           {"timeout_ms", c.timeout_ms},
-           {"observers", c.observers}};
+  j = json{{"v", codec::kVersion},       {"check", c.check},           {"type", c.type},
+           {"interval_s", c.interval_s}, {"timeout_ms", c.timeout_ms}, {"observers", c.observers}};
   if (!c.url.empty()) j["url"] = c.url;
   if (!c.host.empty()) j["host"] = c.host;
   if (c.port != 0) j["port"] = c.port;

@@ -26,9 +26,9 @@ struct Check {
   std::string name;   // dns: the name to resolve (required)
   uint32_t interval_s = 30;
   uint32_t timeout_ms = 5000;
-  uint32_t observers = 3;             // how many agents run it
-  codec::Labels selector;             // eligible agents carry all these labels
-  std::vector<std::string> agents;    // when non-empty, only these agents are eligible
+  uint32_t observers = 3;           // how many agents run it
+  codec::Labels selector;           // eligible agents carry all these labels
+  std::vector<std::string> agents;  // when non-empty, only these agents are eligible
 
   bool operator==(const Check&) const = default;
 };

@@ -1,11 +1,12 @@
 // The tracker's live set, full-mesh assignment and publish planning.
+#include "tracker/live_set.h"
+
 #include <doctest/doctest.h>
 
 #include <set>
 
 #include "common/topics.h"
 #include "tracker/assignment.h"
-#include "tracker/live_set.h"
 #include "tracker/publisher.h"
 
 using namespace mutuo;
@@ -127,8 +128,8 @@ TEST_CASE("publisher: after a restart, retained state means nothing is republish
 
 TEST_CASE("flap damping: a quick rejoin is held, then admitted; a first join is not") {
   LiveSet live(FlapConfig{.window_ms = 60000, .hold_ms = 5000});
-  CHECK(live.apply("a", online("a"), 1000));  // first join: at once
-  CHECK(live.apply("a", offline("a"), 2000));  // leave: at once
+  CHECK(live.apply("a", online("a"), 1000));        // first join: at once
+  CHECK(live.apply("a", offline("a"), 2000));       // leave: at once
   CHECK_FALSE(live.apply("a", online("a"), 3000));  // back within the window: held
   CHECK(live.peers().count("a") == 0);
   CHECK(live.held() == 1);

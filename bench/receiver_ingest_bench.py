@@ -13,7 +13,8 @@ Each consumer's session is created first, the stream is published while it is
 away (so the broker holds the whole stream), and then the consumer is started
 and timed until it has everything: mosquitto_sub until it printed every
 message, the receiver until its /metrics says every result is stored (and
-confirmed). Then the store is compacted and its bytes per result reported, and
+confirmed). Then the same live: the consumer connected, the agents publishing
+as fast as mosquitto_pub goes, timed from the first publish to the last result. Then the store is compacted and its bytes per result reported, and
 mutuo-receiver-query-bench reports query latency.
 
 Usage: bench/receiver_ingest_bench.py --bin-dir BUILD [--results N] [--per-batch K]
@@ -129,15 +130,34 @@ def main():
         publish(sys_, files)
         t0 = time.monotonic()
         sys_.spawn("receiver", argv)
-        wait_until("every result stored", lambda: stored(metrics_port) >= results, 600, 0.02)
+        wait_until("every result stored", lambda: stored(metrics_port) >= results, 180, 0.02)
         recv_s = time.monotonic() - t0
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as r:
             metrics = r.read().decode()
         sys_.kill("receiver", 15)
-
         check = subprocess.run([sys_.program("bench/mutuo-receiver-store-check"), "--store", store,
                                 "--compact"], capture_output=True, text=True, timeout=300)
         found = json.loads(check.stdout)
+
+        # 3. Live: each consumer connected first, then the agents publish as fast
+        # as mosquitto_pub goes; timed from the first publish to the last result.
+        sub = subprocess.Popen(sub_argv(sys_, ["-C", str(messages)]), stdout=subprocess.DEVNULL)
+        time.sleep(1.0)  # connected and subscribed (a local connect takes milliseconds)
+        t0 = time.monotonic()
+        publish(sys_, files)
+        pub_live_s = time.monotonic() - t0
+        sub.wait(timeout=600)
+        sub_live_s = time.monotonic() - t0
+        shutil.rmtree(store)
+        sys_.spawn("receiver", argv)
+        wait_until("receiver connected", lambda: stored(metrics_port) == 0, 15, 0.05)
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        publish(sys_, files)
+        wait_until("every result stored", lambda: stored(metrics_port) >= results, 180, 0.02)
+        recv_live_s = time.monotonic() - t0
+        sys_.kill("receiver", 15)
+
         query = subprocess.run([sys_.program("bench/mutuo-receiver-query-bench")],
                                capture_output=True, text=True, timeout=300).stdout
 
@@ -151,6 +171,11 @@ def main():
     print(f"  mosquitto_sub -> /dev/null (baseline): {results / sub_s:10.0f} results/s  ({sub_s:.2f} s)")
     print(f"  mutuo-receiver (stored, confirmed):    {results / recv_s:10.0f} results/s  ({recv_s:.2f} s)")
     print(f"  ratio receiver / baseline:             {sub_s / recv_s:10.2f}")
+    print(f"  live (consumer connected, 4 mosquitto_pub publishing at full speed, "
+          f"{results / pub_live_s:.0f} results/s published):")
+    print(f"    mosquitto_sub -> /dev/null:          {results / sub_live_s:10.0f} results/s  ({sub_live_s:.2f} s)")
+    print(f"    mutuo-receiver (stored, confirmed):  {results / recv_live_s:10.0f} results/s  ({recv_live_s:.2f} s)")
+    print(f"    ratio receiver / baseline:           {sub_live_s / recv_live_s:10.2f}")
     print(f"  store writes: {writes:.0f} WAL-synced writes, "
           f"{results / writes if writes else 0:.0f} results per write on average")
     print(f"  on disk after compaction: {found['raw_bytes_per_result']:.2f} bytes/result raw, "

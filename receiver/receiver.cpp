@@ -56,11 +56,12 @@ Receiver::Receiver(ReceiverConfig config, StoreWriter& store, AckSink ack,
                                         kLatencyBounds)),
       confirm_seconds_(registry.histogram(
           "mutuo_receiver_confirm_seconds",
-          "From a batch's arrival to its confirmation being published", kLatencyBounds)),
+          "From a batch's arrival to its confirmation being handed to MQTT", kLatencyBounds)),
       group_results_(registry.histogram("mutuo_receiver_write_group_results",
                                         "Results per store write",
                                         {64, 256, 1024, 4096, 16384, 65536})) {
   writer_ = std::thread([this] { write_loop(); });
+  sender_ = std::thread([this] { send_loop(); });
   for (std::size_t i = 0; i < config_.decode_threads; ++i) {
     decoders_.emplace_back([this] { decode_loop(); });
   }
@@ -83,6 +84,33 @@ void Receiver::close() {
   queue_cv_.notify_all();
   space_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(mu_);
+    writer_done_ = true;
+  }
+  outgoing_cv_.notify_all();
+  if (sender_.joinable()) sender_.join();
+}
+
+void Receiver::send_loop() {
+  for (;;) {
+    std::deque<MqttMessage> batch;
+    {
+      std::unique_lock lock(mu_);
+      outgoing_cv_.wait(lock, [&] { return writer_done_ || !outgoing_.empty(); });
+      if (outgoing_.empty()) return;  // the writer is done and everything is sent
+      batch.swap(outgoing_);
+      sending_ = true;
+    }
+    for (const auto& m : batch) {
+      if (!ack_(m)) acks_unsent_.inc();
+    }
+    {
+      std::lock_guard lock(mu_);
+      sending_ = false;
+    }
+    space_cv_.notify_all();
+  }
 }
 
 Receiver::~Receiver() { close(); }
@@ -258,16 +286,23 @@ void Receiver::write_group(std::vector<Queued>& group) {
       stored_results += group[i].batch.results.size();
     }
   }
+  std::vector<MqttMessage> confirmations;
   for (auto& [agent, numbers] : by_agent) {
     for (std::size_t at = 0; at < numbers.size(); at += kMaxBatchesPerAck) {
       Ack ack{agent,
               {numbers.begin() + static_cast<std::ptrdiff_t>(at),
                numbers.begin() +
                    static_cast<std::ptrdiff_t>(std::min(numbers.size(), at + kMaxBatchesPerAck))}};
-      if (!ack_({topics::acks(agent), encode(ack), 1, false})) acks_unsent_.inc();
+      confirmations.push_back({topics::acks(agent), encode(ack), 1, false});
     }
   }
-  // Counted once confirmed, so a stored count means "stored and confirmed".
+  {
+    std::lock_guard lock(mu_);
+    for (auto& m : confirmations) outgoing_.push_back(std::move(m));
+  }
+  outgoing_cv_.notify_one();
+  // Counted once its confirmation is on its way, so a stored count means
+  // "stored and confirmed".
   stored_batches_.inc(fresh);
   duplicate_batches_.inc(group.size() - fresh);
   stored_results_.inc(stored_results);
@@ -288,7 +323,8 @@ ReceiverStats Receiver::stats() const {
 bool Receiver::flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   return space_cv_.wait_for(lock, timeout, [&] {
-    return intake_.empty() && decoding_ == 0 && queue_.empty() && !writing_;
+    return intake_.empty() && decoding_ == 0 && queue_.empty() && !writing_ && outgoing_.empty() &&
+           !sending_;
   });
 }
 

@@ -11,6 +11,9 @@
 // decoded and queue up, so groups grow with load. When the queues are full,
 // handle() waits: the broker keeps the rest (and the agents their buffers).
 // Confirmations may therefore come in another order than the batches arrived.
+// The writer hands confirmations to a sender thread and never calls MQTT
+// itself: Paho's publish can wait for its callback thread, which may be the one
+// waiting in handle() for the writer to make room.
 //
 // Batch handling:
 //   - rejected whole, counted by reason and not confirmed: a topic that is not
@@ -75,7 +78,8 @@ class Receiver {
 
   void handle(const MqttMessage& message);
   ReceiverStats stats() const;
-  // Waits until everything handled so far is written (or failed), up to `timeout`.
+  // Waits until everything handled so far is written (or failed) and its
+  // confirmation published, up to `timeout`.
   bool flush(std::chrono::milliseconds timeout);
 
  private:
@@ -88,6 +92,7 @@ class Receiver {
   void accept(const MqttMessage& message);  // decode, validate, queue for the writer
   void decode_loop();
   void write_loop();
+  void send_loop();
   void write_group(std::vector<Queued>& group);
 
   const ReceiverConfig config_;
@@ -121,6 +126,11 @@ class Receiver {
   std::condition_variable intake_cv_;         // decoders: something to decode or closing
   std::vector<std::thread> decoders_;
   std::thread writer_;
+  std::deque<MqttMessage> outgoing_;     // guarded by mu_: confirmations to publish
+  bool writer_done_ = false;             // guarded by mu_
+  bool sending_ = false;                 // guarded by mu_
+  std::condition_variable outgoing_cv_;  // sender: something to publish or writer done
+  std::thread sender_;
 };
 
 }  // namespace mutuo::receiver

@@ -193,7 +193,7 @@ void Agent::work() {
   std::unique_lock lock(mu_);
   while (true) {
     work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping
+    if (stopping_) return;  // rounds not yet started are dropped; running ones finish
     Round round = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();

@@ -1,7 +1,7 @@
 #include "agent/agent.h"
 
-#include <spdlog/spdlog.h>
 #include <malloc.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -159,7 +159,8 @@ void Agent::execute(const Round& round) {
   for (std::size_t i = 0; i < round.targets.size(); i += per_call) {
     std::vector<ProbeTarget> chunk(
         round.targets.begin() + static_cast<std::ptrdiff_t>(i),
-        round.targets.begin() + static_cast<std::ptrdiff_t>(std::min(i + per_call, round.targets.size())));
+        round.targets.begin() +
+            static_cast<std::ptrdiff_t>(std::min(i + per_call, round.targets.size())));
     auto got = probe.run(chunk, ts);
     for (auto& r : got) results.push_back(std::move(r));
   }
@@ -176,8 +177,9 @@ void Agent::execute(const Round& round) {
     ResultBatch batch;
     batch.agent = config_.id;
     auto end = std::min(i + config_.max_results_per_batch, results.size());
-    batch.results.assign(std::make_move_iterator(results.begin() + static_cast<std::ptrdiff_t>(i)),
-                         std::make_move_iterator(results.begin() + static_cast<std::ptrdiff_t>(end)));
+    batch.results.assign(
+        std::make_move_iterator(results.begin() + static_cast<std::ptrdiff_t>(i)),
+        std::make_move_iterator(results.begin() + static_cast<std::ptrdiff_t>(end)));
     auto n = outbox_.submit(
         [&batch](uint64_t number) {
           batch.batch = number;
@@ -285,11 +287,14 @@ std::string Agent::metrics_text() const {
     o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
   };
   metric("mutuo_agent_rounds_total", "counter", "Probe rounds run, by probe type.");
-  for (const auto& [p, c] : s.by_probe) o << "mutuo_agent_rounds_total{probe=\"" << p << "\"} " << c.rounds << '\n';
+  for (const auto& [p, c] : s.by_probe)
+    o << "mutuo_agent_rounds_total{probe=\"" << p << "\"} " << c.rounds << '\n';
   metric("mutuo_agent_results_total", "counter", "Probe results produced, by probe type.");
-  for (const auto& [p, c] : s.by_probe) o << "mutuo_agent_results_total{probe=\"" << p << "\"} " << c.results << '\n';
+  for (const auto& [p, c] : s.by_probe)
+    o << "mutuo_agent_results_total{probe=\"" << p << "\"} " << c.results << '\n';
   metric("mutuo_agent_probe_failures_total", "counter", "Results with an error or ok=false.");
-  for (const auto& [p, c] : s.by_probe) o << "mutuo_agent_probe_failures_total{probe=\"" << p << "\"} " << c.failures << '\n';
+  for (const auto& [p, c] : s.by_probe)
+    o << "mutuo_agent_probe_failures_total{probe=\"" << p << "\"} " << c.failures << '\n';
   const auto& d = s.delivery;
   const std::pair<const char*, uint64_t> plain[] = {
       {"mutuo_agent_rounds_skipped_total", s.rounds_skipped},

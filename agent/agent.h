@@ -35,11 +35,11 @@ struct AgentConfig {
   std::string id;
   Status online_status;  // what to announce on every connect; `probes` is filled in
   ProbeOptions probes;
-  uint32_t workers = 2;                 // rounds run at once
-  uint32_t max_concurrent = 256;        // probes in flight at once, all rounds together
+  uint32_t workers = 2;           // rounds run at once
+  uint32_t max_concurrent = 256;  // probes in flight at once, all rounds together
   uint32_t max_results_per_batch = 1000;
   std::chrono::seconds status_interval{60};  // the periodic status log line; 0 = never
-  std::string metrics_file;             // Prometheus text, rewritten every 10 s; "" = none
+  std::string metrics_file;                  // Prometheus text, rewritten every 10 s; "" = none
   // The last assignment, kept so that an agent restarted while the broker is
   // away goes on probing; "" = none. Any assignment from the broker replaces it,
   // whatever its revision.
@@ -99,10 +99,10 @@ class Agent {
   std::condition_variable cv_;       // the scheduler loop: assignment, ack, stop
   std::condition_variable work_cv_;  // workers: a round is queued, or stop
   Scheduler scheduler_;
-  std::deque<Round> queue_;          // at most one entry per group (running flag)
+  std::deque<Round> queue_;  // at most one entry per group (running flag)
   std::optional<uint64_t> rev_;
   bool stopping_ = false;
-  AgentStats stats_;                 // guarded by mu_ (delivery and connected filled on read)
+  AgentStats stats_;  // guarded by mu_ (delivery and connected filled on read)
   std::vector<std::thread> workers_;
   LogLimiter log_limiter_{5, std::chrono::seconds(30)};
 };

@@ -2,12 +2,12 @@
 
 #include <netinet/in.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <spdlog/spdlog.h>
 
 #include "agent/net_addr.h"
 #include "agent/probes/echo_packet.h"

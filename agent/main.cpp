@@ -1,11 +1,11 @@
 // mutuo-agent: runs on every peer; probes the peers and services it is assigned,
 // answers other agents' probes, and delivers its results durably (DESIGN.md,
 // "agent/" and "Delivery"). Operator documentation: docs/agent.md.
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 #include <malloc.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -51,8 +51,7 @@ int main(int argc, char** argv) {
       "command line. See docs/agent.md."};
   app.set_config("--config", "", "read options from this TOML/INI file");
   mutuo::MqttConfig mqtt;
-  std::string id, token_file, log_level = "info", echo_bind = "0.0.0.0", buffer_dir,
-                              metrics_file;
+  std::string id, token_file, log_level = "info", echo_bind = "0.0.0.0", buffer_dir, metrics_file;
   std::vector<std::string> advertise, label_args;
   uint16_t echo_port = 7777;
   int keepalive = 10;
@@ -125,7 +124,8 @@ int main(int argc, char** argv) {
                  "probes in flight at once (sockets, transfers), all rounds together")
       ->capture_default_str()
       ->check(CLI::Range(1u, 65536u));
-  app.add_option("--status-interval-s", status_interval_s, "log a status line this often (0: never)")
+  app.add_option("--status-interval-s", status_interval_s,
+                 "log a status line this often (0: never)")
       ->capture_default_str();
   app.add_option("--metrics-file", metrics_file,
                  "write Prometheus text metrics here every 10 s (node_exporter textfile "
@@ -144,8 +144,8 @@ int main(int argc, char** argv) {
 
   mutuo::init_logging("agent", log_level);
   if (!mutuo::valid_id(id)) {
-    spdlog::error("invalid --id '{}': use 1-63 of a-z, 0-9 and '-', starting with a letter or digit",
-                  id);
+    spdlog::error(
+        "invalid --id '{}': use 1-63 of a-z, 0-9 and '-', starting with a letter or digit", id);
     return 2;
   }
   if (buffer_dir.empty()) buffer_dir = default_buffer_dir(id);
@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
   mqtt.client_id = id;
   mqtt.password = *token;
   mqtt.keepalive_s = keepalive;
-  mqtt.clean_start = false;        // keep our subscriptions and queued acks across blips
+  mqtt.clean_start = false;  // keep our subscriptions and queued acks across blips
   mqtt.session_expiry_s = 3600;
   mqtt.will = mutuo::MqttMessage{mutuo::topics::status(id), mutuo::encode(lost), 1, true};
   mutuo::MqttSession session(mqtt);
@@ -231,9 +231,9 @@ int main(int argc, char** argv) {
   auto pending = outbox.value()->stats();
   spdlog::info("result buffer {}: {} unconfirmed batch(es) from before ({} bytes){}", buffer_dir,
                pending.pending, pending.pending_bytes,
-               pending.dropped_batches ? fmt::format(", {} dropped to fit the limits",
-                                                     pending.dropped_batches)
-                                       : "");
+               pending.dropped_batches
+                   ? fmt::format(", {} dropped to fit the limits", pending.dropped_batches)
+                   : "");
 
   probes.udp.timeout = std::chrono::milliseconds(udp_timeout_ms);
   probes.icmp.timeout = std::chrono::milliseconds(udp_timeout_ms);
@@ -253,10 +253,11 @@ int main(int argc, char** argv) {
   session.subscribe(mutuo::topics::acks(id), 1);
   session.on_message([&](const mutuo::MqttMessage& m) { agent.handle(m); });
   session.on_connected([&] { agent.on_connected(); });
-  spdlog::info("mutuo-agent {} '{}' starting; broker {}, echo on udp {}:{}, advertising {}, "
-               "probes {}",
-               mutuo::kVersion, id, mqtt.server_uri, echo_bind, *bound, fmt::join(advertise, ","),
-               fmt::join(agent.probe_names(), ","));
+  spdlog::info(
+      "mutuo-agent {} '{}' starting; broker {}, echo on udp {}:{}, advertising {}, "
+      "probes {}",
+      mutuo::kVersion, id, mqtt.server_uri, echo_bind, *bound, fmt::join(advertise, ","),
+      fmt::join(agent.probe_names(), ","));
   session.start();
   std::thread runner([&] { agent.run(); });
 

@@ -70,7 +70,8 @@ Result<SocketAddr> resolve_host(const std::string& host, uint16_t port) {
 std::string addr_text(const SocketAddr& a) {
   char buf[INET6_ADDRSTRLEN] = {};
   if (a.storage.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_addr, buf, sizeof buf);
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_addr, buf,
+              sizeof buf);
   } else if (a.storage.ss_family == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_addr, buf,
               sizeof buf);

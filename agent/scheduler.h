@@ -44,7 +44,8 @@ struct Round {
 // probe types in `known`. Peers give udp targets (addr, echo port) and icmp
 // targets (addr); checks give targets of their own type. `peer_timeout` is the
 // timeout of peer probes (assignments carry none), capped at 3/4 of the
-// interval so that a round fits in it; a check's timeout_ms of 0 means 5 s. Unknown probe types are counted in *unknown.
+// interval so that a round fits in it; a check's timeout_ms of 0 means 5 s. Unknown probe types are
+// counted in *unknown.
 std::vector<Round> rounds_of(const Assign& assign, const std::set<std::string>& known,
                              std::chrono::milliseconds peer_timeout, uint64_t* unknown);
 

@@ -4,7 +4,6 @@
 // (tests/integration/test_agent_outage_*.py) to check that every round is in the
 // store exactly once.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <nlohmann/json.hpp>
 

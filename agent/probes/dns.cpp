@@ -24,12 +24,18 @@ struct Query {
 
 std::string rcode_text(int rcode) {
   switch (rcode) {
-    case 1: return "formerr";
-    case 2: return "servfail";
-    case 3: return "nxdomain";
-    case 4: return "notimp";
-    case 5: return "refused";
-    default: return "rcode " + std::to_string(rcode);
+    case 1:
+      return "formerr";
+    case 2:
+      return "servfail";
+    case 3:
+      return "nxdomain";
+    case 4:
+      return "notimp";
+    case 5:
+      return "refused";
+    default:
+      return "rcode " + std::to_string(rcode);
   }
 }
 
@@ -41,7 +47,7 @@ void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int
   int rcode = 0;
   auto answers = abuf != nullptr ? dns_answer_count(abuf, alen, &rcode) : std::nullopt;
   if (status != ARES_SUCCESS || !answers) {
-    r.error = status == ARES_ETIMEOUT ? "timeout"
+    r.error = status == ARES_ETIMEOUT       ? "timeout"
               : status == ARES_ECONNREFUSED ? "refused"
               : status == ARES_EDESTRUCTION ? "not run"
                                             : ares_strerror(status);
@@ -150,13 +156,15 @@ std::vector<ProbeResult> DnsProbe::run(const std::vector<ProbeTarget>& targets, 
     if (n > 0) {
       for (std::size_t k = 0; k < fds.size(); ++k) {
         if (fds[k].revents == 0) continue;
-        ares_socket_t r = (fds[k].revents & (POLLIN | POLLERR | POLLHUP)) ? fds[k].fd : ARES_SOCKET_BAD;
+        ares_socket_t r =
+            (fds[k].revents & (POLLIN | POLLERR | POLLHUP)) ? fds[k].fd : ARES_SOCKET_BAD;
         ares_socket_t w = (fds[k].revents & POLLOUT) ? fds[k].fd : ARES_SOCKET_BAD;
         ares_process_fd(owners[k], r, w);
       }
     }
     for (Query& q : queries) {  // timeouts
-      if (q.channel != nullptr && !q.done) ares_process_fd(q.channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+      if (q.channel != nullptr && !q.done)
+        ares_process_fd(q.channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
     }
   }
   for (Query& q : queries) {

@@ -23,10 +23,10 @@
 namespace mutuo::agent {
 
 struct HttpConfig {
-  long max_redirects = 5;          // redirects followed; 0: the first response counts
-  std::string ca_file;             // extra trust anchors ("" = the system's CAs)
+  long max_redirects = 5;             // redirects followed; 0: the first response counts
+  std::string ca_file;                // extra trust anchors ("" = the system's CAs)
   uint64_t max_body_bytes = 1 << 20;  // larger bodies fail the probe ("body too large")
-  int cert_warn_days = 14;         // fewer days left on the certificate: not ok
+  int cert_warn_days = 14;            // fewer days left on the certificate: not ok
   std::string user_agent = "mutuo-agent";
 };
 

@@ -185,8 +185,8 @@ std::vector<ProbeResult> IcmpProbe::run(const std::vector<ProbeTarget>& targets,
       if (fd4 >= 0) fds.push_back({fd4, POLLIN, 0});
       if (fd6 >= 0) fds.push_back({fd6, POLLIN, 0});
       if (fds.empty()) return;
-      int wait_ms = static_cast<int>(
-          std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count());
+      int wait_ms =
+          static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count());
       if (poll(fds.data(), fds.size(), wait_ms) <= 0) continue;
       for (const auto& p : fds) {
         if (p.revents & POLLIN) handle_reply(p.fd, p.fd == fd6);

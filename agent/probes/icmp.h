@@ -26,9 +26,9 @@
 namespace mutuo::agent {
 
 struct IcmpConfig {
-  uint32_t packets = 5;                      // per target per round
-  std::chrono::milliseconds spacing{20};     // between a target's packets
-  std::chrono::milliseconds timeout{1000};   // wait after the last send (capped by the target's)
+  uint32_t packets = 5;                     // per target per round
+  std::chrono::milliseconds spacing{20};    // between a target's packets
+  std::chrono::milliseconds timeout{1000};  // wait after the last send (capped by the target's)
 };
 
 enum class IcmpSocketKind { kNone, kDatagram, kRaw };

@@ -98,8 +98,8 @@ std::vector<ProbeResult> TcpConnectProbe::run(const std::vector<ProbeTarget>& ta
       next_deadline = std::min(next_deadline, a.deadline);
     }
     if (fds.empty()) break;
-    int wait_ms = static_cast<int>(
-        std::chrono::ceil<std::chrono::milliseconds>(next_deadline - now).count());
+    int wait_ms =
+        static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(next_deadline - now).count());
     if (poll(fds.data(), fds.size(), std::max(wait_ms, 0)) <= 0) continue;
     auto done = Clock::now();
     for (std::size_t k = 0; k < fds.size(); ++k) {

@@ -56,8 +56,7 @@ double mean_rtt_delta(const std::vector<double>& rtts) {
   return sum / static_cast<double>(rtts.size() - 1);
 }
 
-UdpEchoProbe::UdpEchoProbe(UdpEchoConfig config)
-    : config_(config), rng_(std::random_device{}()) {}
+UdpEchoProbe::UdpEchoProbe(UdpEchoConfig config) : config_(config), rng_(std::random_device{}()) {}
 
 uint64_t UdpEchoProbe::new_nonce() {
   std::lock_guard lock(mu_);
@@ -86,8 +85,8 @@ std::vector<ProbeResult> UdpEchoProbe::run(const std::vector<ProbeTarget>& peers
       if (now >= deadline) return;
       auto fds = sockets.pollfds();
       if (fds.empty()) return;
-      int wait_ms = static_cast<int>(
-          std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count());
+      int wait_ms =
+          static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count());
       if (poll(fds.data(), fds.size(), wait_ms) <= 0) continue;
       for (const auto& pfd : fds) {
         if (!(pfd.revents & POLLIN)) continue;
@@ -101,7 +100,8 @@ std::vector<ProbeResult> UdpEchoProbe::run(const std::vector<ProbeTarget>& peers
           std::size_t peer = p->seq / n, k = p->seq % n;
           if (peer >= slots.size()) continue;
           Slot& s = slots[peer];
-          if (!s.addr || !s.addr->same_endpoint(from) || !s.sent_at[k] || !std::isnan(s.rtt_ms[k])) {
+          if (!s.addr || !s.addr->same_endpoint(from) || !s.sent_at[k] ||
+              !std::isnan(s.rtt_ms[k])) {
             continue;  // not from that peer, never sent, or a duplicate
           }
           s.rtt_ms[k] = std::chrono::duration<double, std::milli>(arrived - *s.sent_at[k]).count();

@@ -19,10 +19,10 @@
 namespace mutuo::agent {
 
 struct UdpEchoConfig {
-  uint32_t packets = 10;                           // per peer per round
-  std::chrono::milliseconds spacing{20};           // between a peer's packets
-  std::chrono::milliseconds timeout{1000};         // wait after the last send (capped by the
-                                                   // shortest target timeout of the round)
+  uint32_t packets = 10;                    // per peer per round
+  std::chrono::milliseconds spacing{20};    // between a peer's packets
+  std::chrono::milliseconds timeout{1000};  // wait after the last send (capped by the
+                                            // shortest target timeout of the round)
 };
 
 class UdpEchoProbe : public Probe {

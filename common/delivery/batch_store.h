@@ -39,14 +39,14 @@
 namespace mutuo::delivery {
 
 struct BatchStoreConfig {
-  std::string dir;   // created (with parents) if missing
-  bool fsync = true; // see "Durability" above
+  std::string dir;    // created (with parents) if missing
+  bool fsync = true;  // see "Durability" above
 };
 
 struct StoredBatch {
   uint64_t batch = 0;
-  uint64_t bytes = 0;   // payload size
-  uint32_t items = 0;   // results in the batch, as given to put(); for loss counts
+  uint64_t bytes = 0;      // payload size
+  uint32_t items = 0;      // results in the batch, as given to put(); for loss counts
   int64_t created_ms = 0;  // wall clock when written (file mtime after a restart)
 };
 

@@ -17,8 +17,8 @@ Result<std::unique_ptr<Outbox>> Outbox::open(OutboxConfig config, Publish publis
   if (config.max_batches == 0) config.max_batches = 1;
   auto store = BatchStore::open(config.store);
   if (!store) return Error{store.error()};
-  std::unique_ptr<Outbox> o(new Outbox(std::move(config), std::move(publish),
-                                       std::move(store).value()));
+  std::unique_ptr<Outbox> o(
+      new Outbox(std::move(config), std::move(publish), std::move(store).value()));
   return o;
 }
 
@@ -225,9 +225,9 @@ OutboxStats Outbox::stats() const {
   OutboxStats s = stats_;
   s.pending = entries_.size();
   s.in_flight = in_flight_;
-  s.oldest_age_ms =
-      entries_.empty() ? 0 : static_cast<uint64_t>(std::max<int64_t>(
-                                 0, now_ms() - entries_.front().stored.created_ms));
+  s.oldest_age_ms = entries_.empty() ? 0
+                                     : static_cast<uint64_t>(std::max<int64_t>(
+                                           0, now_ms() - entries_.front().stored.created_ms));
   return s;
 }
 

@@ -46,29 +46,29 @@ namespace mutuo::delivery {
 
 struct OutboxConfig {
   BatchStoreConfig store;
-  std::size_t max_batches = 100000;                  // bounds disk and this class's memory
-  uint64_t max_bytes = 64ull * 1024 * 1024;          // payload bytes on disk
-  std::chrono::milliseconds resend_after{10000};     // first resend of an unconfirmed batch
+  std::size_t max_batches = 100000;               // bounds disk and this class's memory
+  uint64_t max_bytes = 64ull * 1024 * 1024;       // payload bytes on disk
+  std::chrono::milliseconds resend_after{10000};  // first resend of an unconfirmed batch
   std::chrono::milliseconds max_resend_after{120000};
-  std::size_t window = 64;                           // published, unconfirmed batches at most
+  std::size_t window = 64;  // published, unconfirmed batches at most
   std::chrono::milliseconds max_age{7LL * 24 * 3600 * 1000};
 };
 
 struct OutboxStats {
-  uint64_t pending = 0;        // batches on disk, unconfirmed
+  uint64_t pending = 0;  // batches on disk, unconfirmed
   uint64_t pending_bytes = 0;
-  uint64_t in_flight = 0;      // of those, published and waiting for confirmation
-  uint64_t submitted = 0;      // batches given to submit() since start
-  uint64_t published = 0;      // publishes handed to `publish` (first sends and resends)
-  uint64_t resent = 0;         // of those, resends
+  uint64_t in_flight = 0;  // of those, published and waiting for confirmation
+  uint64_t submitted = 0;  // batches given to submit() since start
+  uint64_t published = 0;  // publishes handed to `publish` (first sends and resends)
+  uint64_t resent = 0;     // of those, resends
   uint64_t confirmed = 0;
   uint64_t dropped_batches = 0;  // evicted because the buffer was full
   uint64_t dropped_items = 0;
   uint64_t expired_batches = 0;  // older than max_age, or unreadable on disk
   uint64_t expired_items = 0;
-  uint64_t write_errors = 0;     // batches that could not be written to disk
-  uint64_t unknown_acks = 0;     // confirmations of numbers not pending
-  uint64_t oldest_age_ms = 0;    // age of the oldest pending batch
+  uint64_t write_errors = 0;   // batches that could not be written to disk
+  uint64_t unknown_acks = 0;   // confirmations of numbers not pending
+  uint64_t oldest_age_ms = 0;  // age of the oldest pending batch
 };
 
 class Outbox {
@@ -103,9 +103,9 @@ class Outbox {
  private:
   struct Entry {
     StoredBatch stored;
-    uint32_t attempts = 0;      // publishes since the last connect
-    bool sent_ever = false;     // published at least once by this run
-    bool in_flight = false;     // published, waiting; resend at `due`
+    uint32_t attempts = 0;   // publishes since the last connect
+    bool sent_ever = false;  // published at least once by this run
+    bool in_flight = false;  // published, waiting; resend at `due`
     Clock::time_point due{};
   };
 

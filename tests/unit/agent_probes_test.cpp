@@ -3,7 +3,6 @@
 // (DNS against dnsmasq and HTTPS with a real certificate: tests/integration/
 // test_agent_probes.py.)
 #include <doctest/doctest.h>
-
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -96,9 +95,8 @@ class TinyHttpServer {
     } else if (path == "/big") {
       body.assign(64 * 1024, 'x');
     }
-    std::string resp = "HTTP/1.1 " + status + "\r\nContent-Length: " +
-                       std::to_string(body.size()) + "\r\nConnection: close\r\n" + extra +
-                       "\r\n" + body;
+    std::string resp = "HTTP/1.1 " + status + "\r\nContent-Length: " + std::to_string(body.size()) +
+                       "\r\nConnection: close\r\n" + extra + "\r\n" + body;
     send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
     close(c);
   }

@@ -1,6 +1,5 @@
 // BatchStore: batches and their numbers survive reopening the directory.
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <filesystem>

@@ -1,7 +1,6 @@
 // Outbox: the end-to-end delivery contract of common/delivery/outbox.h, with a
 // real directory and a fake clock; `publish` records what would go on the bus.
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -132,7 +131,8 @@ TEST_CASE("after a reconnect everything unconfirmed goes out again at once, olde
   CHECK(bus.numbers() == std::vector<uint64_t>{b});
 }
 
-TEST_CASE("while the broker is away batches pile up on disk; they drain in order, a window at a time") {
+TEST_CASE(
+    "while the broker is away batches pile up on disk; they drain in order, a window at a time") {
   TempDir d;
   Bus bus;
   bus.up = false;

@@ -1,8 +1,9 @@
 // The UDP echo packet and a real round over loopback.
+#include "agent/probes/echo_packet.h"
+
 #include <doctest/doctest.h>
 
 #include "agent/echo_responder.h"
-#include "agent/probes/echo_packet.h"
 #include "agent/probes/udp_echo.h"
 
 using namespace mutuo;
@@ -36,7 +37,8 @@ TEST_CASE("a round over loopback: a live responder answers all, a dead port none
   EchoResponder responder;
   auto port = responder.start("127.0.0.1", 0);
   REQUIRE(port);
-  UdpEchoProbe probe({.packets = 5, .spacing = std::chrono::milliseconds(2),
+  UdpEchoProbe probe({.packets = 5,
+                      .spacing = std::chrono::milliseconds(2),
                       .timeout = std::chrono::milliseconds(300)});
   // A port nobody listens on: bind and close a socket to find one.
   EchoResponder gone;

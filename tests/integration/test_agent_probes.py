@@ -89,8 +89,14 @@ def main():
         open_port = OpenPort()
         dns_port = start_dnsmasq(s, {"www.mutuo.test": "127.0.0.5"})
 
-        s.start_agent("echoer")
+        config = os.path.join(s.dir, "echoer.toml")  # options from a config file, flags win
+        with open(config, "w") as f:
+            f.write('label = ["site=from-config", "rack=r7"]\nudp-packets = 99\nstatus-interval-s = 5\n')
+        s.start_agent("echoer", extra=["--config", config])
         relay = LossyRelay(echo_port_of(s, "echoer"), drop_every=4, delay_even_ms=20, delay_odd_ms=40)
+        echoer_status = json.loads(s.retained("mutuo/v1/agents/echoer/status")["mutuo/v1/agents/echoer/status"])
+        assert echoer_status["labels"] == {"site": "from-config", "rack": "r7"}, echoer_status
+        log("config file read: labels announced")
         s.start_agent("prober", packets=UDP_PACKETS,
                       extra=["--http-ca-file", ca, "--status-interval-s", "3"])
         assign(s, "prober",

@@ -90,6 +90,13 @@ def stored(port):
     return int(m.group(1)) if m else 0
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a running process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin-dir", required=True)
@@ -129,9 +136,10 @@ def main():
         shutil.rmtree(store)
         publish(sys_, files)
         t0 = time.monotonic()
-        sys_.spawn("receiver", argv)
+        receiver = sys_.spawn("receiver", argv)
         wait_until("every result stored", lambda: stored(metrics_port) >= results, 180, 0.02)
         recv_s = time.monotonic() - t0
+        recv_cpu_s = cpu_seconds(receiver.pid)
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as r:
             metrics = r.read().decode()
         sys_.kill("receiver", 15)
@@ -171,6 +179,8 @@ def main():
     print(f"  mosquitto_sub -> /dev/null (baseline): {results / sub_s:10.0f} results/s  ({sub_s:.2f} s)")
     print(f"  mutuo-receiver (stored, confirmed):    {results / recv_s:10.0f} results/s  ({recv_s:.2f} s)")
     print(f"  ratio receiver / baseline:             {sub_s / recv_s:10.2f}")
+    print(f"  receiver CPU: {recv_cpu_s:.2f} s for the drain, {results / recv_cpu_s:.0f} results "
+          f"per CPU-second (machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"  live (consumer connected, 4 mosquitto_pub publishing at full speed, "
           f"{results / pub_live_s:.0f} results/s published):")
     print(f"    mosquitto_sub -> /dev/null:          {results / sub_live_s:10.0f} results/s  ({sub_live_s:.2f} s)")

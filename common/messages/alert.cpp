@@ -152,6 +152,7 @@ Result<Alert> decode_alert(std::string_view payload) {
           if (!p->is_object()) return Error{"expected an object for 'partition'"};
           PartitionSides sides;
           sides.label = codec::get_string(*p, "label", 32);
+          if (!safe_chars(sides.label, 32, true)) return Error{"invalid 'label' in 'partition'"};
           auto values = codec::get_strings(*p, "sides", 2, 64);
           if (values.size() != 2 || values[0].empty() || values[1].empty()) {
             return Error{"invalid 'sides' in 'partition'"};

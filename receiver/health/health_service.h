@@ -1,0 +1,79 @@
+// HealthService: the health engine, alert transitions and notification channels
+// on one thread of their own, for the receiver to feed (docs/health.md, "Wiring").
+//
+// on_results()/on_status()/on_message() may be called from any thread; they only
+// queue (bounded: beyond max_queue the input is dropped and counted, so health
+// never slows ingest). The service thread evaluates every evaluate_every_ms,
+// publishes each committed alert retained on mutuo/v1/alerts/{subject} through
+// `publish`, and hands each notice to every channel.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "common/mqtt_session.h"
+#include "receiver/health/alerting.h"
+#include "receiver/health/health_engine.h"
+#include "receiver/health/notifier.h"
+
+namespace mutuo::health {
+
+struct HealthServiceConfig {
+  HealthConfig health;
+  AlertingConfig alerting;
+  int64_t evaluate_every_ms = 1000;
+  std::size_t max_queue = 10'000;  // batches and presence messages waiting
+};
+
+class HealthService {
+ public:
+  using Publish = std::function<bool(const MqttMessage&)>;
+  using Clock = std::function<int64_t()>;  // milliseconds since the epoch
+
+  HealthService(HealthServiceConfig config, Publish publish,
+                std::vector<std::unique_ptr<Channel>> channels, Clock clock);
+  ~HealthService();  // stop()
+
+  void on_results(ResultBatch batch);
+  void on_status(Status status);
+  // A raw message: agents/{agent}/status or results/{agent} (decoded here; the
+  // topic's agent must match the payload's). Anything else is ignored.
+  void on_message(const MqttMessage& m);
+  void add_silence(Silence s);
+
+  // Applies what is queued, evaluates at clock(), publishes and notifies, pumps
+  // the channels. The service thread calls it; tests call it directly.
+  void tick();
+  void start();  // the service thread: tick() every evaluate_every_ms
+  void stop();   // idempotent
+
+  uint64_t dropped() const { return dropped_; }
+  uint64_t published() const { return published_; }
+
+ private:
+  using Input = std::variant<ResultBatch, Status, Silence>;
+  void push(Input in);
+
+  const HealthServiceConfig config_;
+  Publish publish_;
+  std::vector<std::unique_ptr<Channel>> channels_;
+  Clock clock_;
+  HealthEngine engine_;   // service thread only
+  AlertTracker tracker_;  // service thread only
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Input> queue_;  // guarded by mu_
+  bool stopping_ = false;    // guarded by mu_
+  std::thread thread_;
+  std::atomic<uint64_t> dropped_{0}, published_{0};
+};
+
+}  // namespace mutuo::health

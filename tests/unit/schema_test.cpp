@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/messages/ack.h"
+#include "common/messages/alert.h"
 #include "common/messages/assign.h"
 #include "common/messages/check.h"
 #include "common/messages/peer.h"
@@ -30,7 +31,7 @@ using nlohmann::json;
 
 namespace {
 
-const char* const kMessages[] = {"status", "peer", "assign", "results", "ack", "check"};
+const char* const kMessages[] = {"status", "peer", "assign", "results", "ack", "check", "alert"};
 
 // One schema file, parsed by valijson.
 class SchemaFile {
@@ -97,6 +98,7 @@ Decoded decode_as(const std::string& name, std::string_view payload) {
   if (name == "results") return run(mutuo::decode_results, payload);
   if (name == "ack") return run(mutuo::decode_ack, payload);
   if (name == "check") return run(mutuo::decode_check, payload);
+  if (name == "alert") return run(mutuo::decode_alert, payload);
   throw std::invalid_argument("no codec for " + name);
 }
 
@@ -496,6 +498,22 @@ TEST_CASE("invalid payloads: the decoder refuses with a reason, the schema where
       {"check", 1, "agents a string", set("/agents", "fra-1"), "'agents'", true},
       {"check", 1, "agent id '+'", set("/agents/0", "+"), "'agent'", true},
       {"check", 1, "4097 agents", set("/agents", repeat(4097, "fra-1")), "'agents'", true},
+
+      // alert
+      {"alert", 0, "v 2", set("/v", 2), "unsupported version", true},
+      {"alert", 0, "subject host/x", set("/subject", "host/x"), "'subject'", true},
+      {"alert", 0, "subject peer/#", set("/subject", "peer/#"), "'subject'", true},
+      {"alert", 0, "state dead", set("/state", "dead"), "'state'", true},
+      {"alert", 0, "cause gremlins", set("/cause", "gremlins"), "'cause'", true},
+      {"alert", 0, "no observers", drop("/observers"), "missing field 'observers'", true},
+      {"alert", 0, "verdict maybe", set("/observers/lon-1", "maybe"), "'observers'", true},
+      {"alert", 0, "observer id '+'", set("/observers/+", "ok"), "'observers'", true},
+      {"alert", 0, "loss 1.5", set("/evidence/fra-1/loss", 1.5), "'loss'", true},
+      {"alert", 0, "failures > samples", set("/evidence/fra-1/failures", 7), "'evidence'", false},
+      {"alert", 0, "partition on a peer",
+       set("/partition", {{"label", "site"}, {"sides", {"a", "b"}}}), "'partition'", true},
+      {"alert", 1, "partition without sides", drop("/partition"), "'partition'", true},
+      {"alert", 1, "one side", set("/partition/sides", {"ams"}), "'sides'", true},
   };
   for (const Invalid& c : cases) {
     INFO("schema: " << std::string(c.schema));

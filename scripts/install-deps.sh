@@ -11,7 +11,7 @@ pkgs=(build-essential cmake pkg-config python3 ca-certificates
       libcurl4-openssl-dev libc-ares-dev dnsmasq-base prometheus-blackbox-exporter  # agent probes, tests, bench
       libmosquitto-dev)  # bench/sim: thousands of simulated agents on one epoll loop
 if [ "${1:-run}" = test ]; then
-  pkgs+=(chromium)
+  pkgs+=(chromium clang libclang-rt-14-dev)  # clang: scripts/hardening.sh (fuzzers, sanitizers)
 fi
 
 missing=()

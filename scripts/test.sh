@@ -13,4 +13,6 @@ else
   echo "test: npm not found: browser tests will be skipped (they need Node.js >= 18 with npm)"
 fi
 cd "$build"
-ctest --output-on-failure --timeout 600 "$@"
+# Three at a time: most integration tests wait on timers; the heavy ones are
+# marked RUN_SERIAL (tests/integration/CMakeLists.txt).
+ctest --output-on-failure --timeout 600 -j3 "$@"

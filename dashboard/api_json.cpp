@@ -95,6 +95,51 @@ json matrix_json(const std::vector<AgentPresence>& agents,
           {"store_available", store_available}};
 }
 
+const char* tier_name(store::Tier tier) {
+  switch (tier) {
+    case store::Tier::kRaw:
+      return "raw";
+    case store::Tier::kMinute:
+      return "minute";
+    case store::Tier::kHour:
+      return "hour";
+  }
+  return "raw";
+}
+
+json series_json(const store::SeriesId& series, int64_t from_ms, int64_t to_ms,
+                 const store::SeriesData& data) {
+  json ts = json::array(), count = json::array(), min = json::array(), p50 = json::array(),
+       p90 = json::array(), max = json::array(), mean = json::array(), loss = json::array();
+  for (const auto& p : data.points) {
+    ts.push_back(p.ts_ms);
+    count.push_back(p.count);
+    min.push_back(or_null(p.min_ms));
+    p50.push_back(or_null(p.p50_ms));
+    p90.push_back(or_null(p.p90_ms));
+    max.push_back(or_null(p.max_ms));
+    mean.push_back(or_null(p.mean_ms));
+    loss.push_back(or_null(p.loss));
+  }
+  return {{"observer", series.observer},
+          {"kind", series.kind == TargetKind::kPeer ? "peer" : "check"},
+          {"target", series.target},
+          {"probe", series.probe},
+          {"from", from_ms},
+          {"to", to_ms},
+          {"tier", tier_name(data.tier)},
+          {"step_ms", data.step_ms},
+          {"points",
+           {{"ts", std::move(ts)},
+            {"count", std::move(count)},
+            {"min", std::move(min)},
+            {"p50", std::move(p50)},
+            {"p90", std::move(p90)},
+            {"max", std::move(max)},
+            {"mean", std::move(mean)},
+            {"loss", std::move(loss)}}}};
+}
+
 json error_json(const std::string& message) { return {{"error", message}}; }
 
 }  // namespace mutuo::dashboard

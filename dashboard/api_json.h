@@ -41,6 +41,18 @@ nlohmann::json matrix_json(const std::vector<AgentPresence>& agents,
                            const std::vector<store::StoredResult>& latest, int64_t now_ms,
                            bool store_available);
 
+// GET /api/series: one chart of one series (a pair or a check) from the store.
+//   {"observer","kind":"peer"|"check","target","probe","from","to",
+//    "tier":"raw"|"minute"|"hour","step_ms",
+//    "points":{"ts":[...],"count":[...],"min":[...],"p50":[...],"p90":[...],
+//              "max":[...],"mean":[...],"loss":[...]}}
+// Points are columns (the shape uPlot draws), oldest first; absent values null.
+nlohmann::json series_json(const store::SeriesId& series, int64_t from_ms, int64_t to_ms,
+                           const store::SeriesData& data);
+
+// The name of a tier in the API: "raw", "minute" or "hour".
+const char* tier_name(store::Tier tier);
+
 // {"error": message}, the body of every API error answer.
 nlohmann::json error_json(const std::string& message);
 

@@ -18,7 +18,7 @@ constexpr std::size_t kMaxBody = 64 * 1024;
 
 // The page is inline-only: no script, style or request may come from elsewhere.
 constexpr const char* kPagePolicy =
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'";
 
@@ -112,7 +112,72 @@ int registrar_status(RegistrarError e) {
   return 500;
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 &&
+               hex_digit(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// A whole non-negative decimal number, or nullopt.
+std::optional<int64_t> parse_int(const std::string& s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+// The span of a named chart range, or 0 when the name is unknown.
+int64_t range_ms(std::string_view name) {
+  constexpr int64_t kHour = 3'600'000;
+  if (name == "1h") return kHour;
+  if (name == "6h") return 6 * kHour;
+  if (name == "24h") return 24 * kHour;
+  if (name == "7d") return 7 * 24 * kHour;
+  if (name == "30d") return 30 * 24 * kHour;
+  if (name == "90d") return 90 * 24 * kHour;
+  return 0;
+}
+
+constexpr std::size_t kDefaultPoints = 720;
+constexpr std::size_t kMaxPoints = 5000;
+
 }  // namespace
+
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    auto end = query.find('&');
+    std::string_view pair = query.substr(0, end);
+    auto eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    if (percent_decode(key) == name) {
+      return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+    }
+    if (end == std::string_view::npos) break;
+    query.remove_prefix(end + 1);
+  }
+  return std::nullopt;
+}
 
 std::string cookie_value(std::string_view header, std::string_view name) {
   while (!header.empty()) {
@@ -330,6 +395,93 @@ HttpResponse ApiRouter::users(const HttpRequest& req,
   return error(404, "not found");
 }
 
+HttpResponse ApiRouter::series(const HttpRequest& req) const {
+  store::SeriesId id;
+  id.observer = query_param(req.query, "observer").value_or("");
+  id.target = query_param(req.query, "target").value_or("");
+  id.probe = query_param(req.query, "probe").value_or(kMatrixProbe);
+  std::string kind = query_param(req.query, "kind").value_or("peer");
+  if (id.observer.empty() || id.target.empty()) {
+    return error(400, "give observer and target (and probe, default udp)");
+  }
+  if (id.probe.empty()) return error(400, "probe must not be empty");
+  if (kind == "peer") {
+    id.kind = TargetKind::kPeer;
+  } else if (kind == "check") {
+    id.kind = TargetKind::kCheck;
+  } else {
+    return error(400, "kind must be 'peer' or 'check'");
+  }
+  int64_t now = sources_.now_ms();
+  int64_t from = 0, to = now;
+  auto from_text = query_param(req.query, "from");
+  auto to_text = query_param(req.query, "to");
+  if (from_text || to_text) {
+    auto f = from_text ? parse_int(*from_text) : std::nullopt;
+    auto t = to_text ? parse_int(*to_text) : std::optional<int64_t>(now);
+    if (!f || !t) return error(400, "from and to are milliseconds since the Unix epoch");
+    if (*f >= *t) return error(400, "from must be before to");
+    from = *f;
+    to = *t;
+  } else {
+    std::string range = query_param(req.query, "range").value_or("24h");
+    int64_t span = range_ms(range);
+    if (span == 0) return error(400, "range must be one of 1h, 6h, 24h, 7d, 30d, 90d");
+    from = now - span;
+  }
+  std::size_t points = kDefaultPoints;
+  if (auto p = query_param(req.query, "points")) {
+    auto n = parse_int(*p);
+    if (!n || *n < 1 || static_cast<std::size_t>(*n) > kMaxPoints) {
+      return error(400, "points must be between 1 and " + std::to_string(kMaxPoints));
+    }
+    points = static_cast<std::size_t>(*n);
+  }
+  std::optional<store::SeriesData> data;
+  if (sources_.series) data = sources_.series(id, from, to, points);
+  if (!data) return error(503, "the results store is not available yet");
+  return json_response(200, series_json(id, from, to, *data));
+}
+
+HttpResponse ApiRouter::tokens(const HttpRequest& req, const std::vector<std::string_view>& parts,
+                               const std::string& caller) const {
+  if (sources_.tokens == nullptr) return error(503, "API tokens are not configured");
+  auto record_json = [](const ApiTokenRecord& t) {
+    return json{{"name", t.name},
+                {"role", role_name(t.role)},
+                {"created", t.created_ms},
+                {"created_by", t.created_by}};
+  };
+  if (parts.size() == 2 && is_read(req.method)) {
+    json list = json::array();
+    for (const auto& t : sources_.tokens->list()) list.push_back(record_json(t));
+    return json_response(200, {{"tokens", std::move(list)}});
+  }
+  if (parts.size() == 2) {
+    if (req.method != "POST") return method_not_allowed("GET, HEAD, POST");
+    HttpResponse refusal;
+    auto body = json_body(req, &refusal);
+    if (!body) return refusal;
+    std::string role_text = string_field(*body, "role");
+    auto role = parse_role(role_text.empty() ? "viewer" : role_text);
+    if (!role) return error(400, "role must be 'admin' or 'viewer'");
+    auto made = sources_.tokens->create(string_field(*body, "name"), *role, caller,
+                                        sources_.now_ms());
+    if (!made) return error(400, made.error());
+    spdlog::info("API token {} ({}) created by {}", made->first.name, role_name(made->first.role),
+                 caller);
+    json answer = record_json(made->first);
+    answer["token"] = made->second;
+    return json_response(201, answer);
+  }
+  if (req.method != "DELETE") return method_not_allowed("DELETE");
+  std::string name(parts[2]);
+  auto removed = sources_.tokens->remove(name);
+  if (!removed) return error(404, removed.error());
+  spdlog::info("API token {} deleted by {}", name, caller);
+  return json_response(200, {{"deleted", name}});
+}
+
 ApiRouter::Counters ApiRouter::counters() const {
   return {failed_logins_.load(), rate_limited_.load(), unauthenticated_.load(),
           csrf_refused_.load(), role_refused_.load()};
@@ -351,6 +503,16 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
              {"Content-Security-Policy", kPagePolicy},
              {"Referrer-Policy", "no-referrer"}}};
   }
+  if (path == "/assets/uplot.js" || path == "/assets/uplot.css") {
+    if (!is_read(method)) return method_not_allowed("GET, HEAD");
+    bool js = path.ends_with(".js");
+    std::string_view body = js ? sources_.uplot_js : sources_.uplot_css;
+    if (body.empty()) return error(404, "not bundled in this build");
+    return {200,
+            js ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8",
+            std::string(body),
+            {{"Cache-Control", "public, max-age=86400"}, {"X-Content-Type-Options", "nosniff"}}};
+  }
   if (!path.starts_with("/api/")) return error(404, "not found");
   if (!is_read(method) && !same_origin(req)) {
     ++csrf_refused_;
@@ -366,7 +528,7 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
     return session_info(req);
   }
 
-  enum class Route { kAgents, kMatrix, kLogout, kRegistry, kUsers };
+  enum class Route { kAgents, kMatrix, kSeries, kLogout, kRegistry, kUsers, kTokens };
   auto parts = split_path(path);
   Route route;
   bool admin_only = false;
@@ -374,6 +536,8 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
     route = Route::kAgents;
   } else if (path == "/api/matrix") {
     route = Route::kMatrix;
+  } else if (path == "/api/series") {
+    route = Route::kSeries;
   } else if (path == "/api/logout") {
     route = Route::kLogout;
   } else if (parts.size() >= 2 && parts.size() <= 4 && parts[1] == "registry") {
@@ -382,22 +546,45 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
   } else if (parts.size() >= 2 && parts.size() <= 3 && parts[1] == "users") {
     route = Route::kUsers;
     admin_only = true;
+  } else if (parts.size() >= 2 && parts.size() <= 3 && parts[1] == "tokens") {
+    route = Route::kTokens;
+    admin_only = true;
   } else {
     return error(404, "not found");
   }
-  if ((route == Route::kAgents || route == Route::kMatrix) && !is_read(method)) {
+  if ((route == Route::kAgents || route == Route::kMatrix || route == Route::kSeries) &&
+      !is_read(method)) {
     return method_not_allowed("GET, HEAD");
   }
   if (route == Route::kLogout && method != "POST") return method_not_allowed("POST");
 
-  // Everything below needs a session; changes also need its CSRF token.
-  std::string session_id = cookie_value(req.cookie, kSessionCookie);
-  auto session = sources_.sessions->find(session_id, sources_.now_ms());
+  // Everything below needs a session (or an API token); changes made with a
+  // session cookie also need its CSRF token.
+  std::string session_id;
+  std::optional<Session> session;
+  bool by_token = false;
+  if (req.authorization.starts_with("Bearer ")) {
+    std::optional<ApiTokenRecord> token;
+    if (sources_.tokens != nullptr) token = sources_.tokens->find(req.authorization.substr(7));
+    if (!token) {
+      ++unauthenticated_;
+      return error(401, "unknown or deleted API token");
+    }
+    if (route == Route::kUsers || route == Route::kTokens || route == Route::kLogout) {
+      ++role_refused_;
+      return error(403, "API tokens cannot manage users, tokens or sessions: log in");
+    }
+    session = Session{"token:" + token->name, token->role, "", 0};
+    by_token = true;
+  } else {
+    session_id = cookie_value(req.cookie, kSessionCookie);
+    session = sources_.sessions->find(session_id, sources_.now_ms());
+  }
   if (!session) {
     ++unauthenticated_;
     return error(401, "log in first");
   }
-  if (!is_read(method) &&
+  if (!by_token && !is_read(method) &&
       (req.csrf_token.empty() || !secrets_equal(req.csrf_token, session->csrf))) {
     ++csrf_refused_;
     return error(403, "missing or wrong CSRF token (send X-CSRF-Token from GET /api/session)");
@@ -420,6 +607,8 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
       return json_response(200,
                            matrix_json(agents, store.latest, sources_.now_ms(), store.available));
     }
+    case Route::kSeries:
+      return series(req);
     case Route::kLogout: {
       sources_.sessions->remove(session_id);
       HttpResponse r = json_response(200, {{"logged_out", true}});
@@ -431,6 +620,8 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
       return registry(req, parts);
     case Route::kUsers:
       return users(req, parts);
+    case Route::kTokens:
+      return tokens(req, parts, session->user);
   }
   return error(500, "internal error");
 }

@@ -6,8 +6,13 @@
 // Routes (JSON in and out; docs/security.md has the details):
 //   public:   GET / (the page), GET /healthz, GET /api/session, POST /api/login,
 //             GET /api/setup, POST /api/setup (first admin, with the one-time token)
-//   any user: GET /api/agents, GET /api/matrix, GET /api/registry, POST /api/logout
-//   admin:    POST /api/registry, POST /api/registry/{id}/rotate|disable|enable,
+//   public:   GET /assets/uplot.js, GET /assets/uplot.css (the bundled chart library)
+//   any user: GET /api/agents, GET /api/matrix, GET /api/series, GET /api/registry,
+//             POST /api/logout
+//   admin:    GET/POST /api/tokens, DELETE /api/tokens/{name} (API tokens for
+//             scripts, sent as "Authorization: Bearer mutuo_..."; a token call
+//             needs no CSRF token and may not manage users or tokens),
+//             POST /api/registry, POST /api/registry/{id}/rotate|disable|enable,
 //             DELETE /api/registry/{id}, GET /api/users, POST /api/users,
 //             DELETE /api/users/{name}
 // Every state-changing request (any method but GET and HEAD) other than login
@@ -27,6 +32,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,6 +40,7 @@
 
 #include "common/log.h"
 #include "dashboard/accounts.h"
+#include "dashboard/api_tokens.h"
 #include "dashboard/login_limiter.h"
 #include "dashboard/presence_table.h"
 #include "dashboard/registrar.h"
@@ -47,6 +54,7 @@ inline constexpr const char* kSessionCookie = "mutuo_session";
 struct HttpRequest {
   std::string method;
   std::string path;  // without the query string
+  std::string query;  // the raw query string (after '?'), percent-encoded
   std::string body;
   std::string remote_addr;
   std::string cookie;        // the Cookie header
@@ -54,6 +62,7 @@ struct HttpRequest {
   std::string content_type;  // the Content-Type header
   std::string origin;        // the Origin header, empty when absent
   std::string host;          // the Host header
+  std::string authorization;  // the Authorization header ("Bearer <API token>")
 };
 
 struct HttpResponse {
@@ -83,6 +92,12 @@ struct ApiSources {
   std::function<bool()> broker_connected;
   std::function<int64_t()> now_ms;  // wall clock, ms since the Unix epoch
   std::string_view index_html;      // REQUIRES: outlives the router
+  std::string_view uplot_js{};      // the bundled uPlot library; REQUIRES: outlives the router
+  std::string_view uplot_css{};
+  // One chart of one series (StoreView::series); null or nullopt: store unavailable.
+  std::function<std::optional<store::SeriesData>(const store::SeriesId&, int64_t, int64_t,
+                                                 std::size_t)>
+      series{};
 
   // Security. REQUIRES: non-null and outliving the router, except registrar
   // (null: registration answers 503) and setup (null: no setup page).
@@ -90,6 +105,7 @@ struct ApiSources {
   SessionStore* sessions = nullptr;
   LoginLimiter* login_limiter = nullptr;
   Registrar* registrar = nullptr;
+  ApiTokens* tokens = nullptr;  // null: API tokens are refused
   SetupToken* setup = nullptr;
   bool secure_cookies = false;     // add Secure to the cookie (behind a TLS proxy)
   std::string agent_broker_uri{};  // what the agent command line tells agents to use
@@ -118,6 +134,9 @@ class ApiRouter {
   HttpResponse setup(const HttpRequest& req) const;
   HttpResponse session_info(const HttpRequest& req) const;
   HttpResponse registry(const HttpRequest& req, const std::vector<std::string_view>& parts) const;
+  HttpResponse series(const HttpRequest& req) const;
+  HttpResponse tokens(const HttpRequest& req, const std::vector<std::string_view>& parts,
+                      const std::string& caller) const;
   HttpResponse users(const HttpRequest& req, const std::vector<std::string_view>& parts) const;
   HttpResponse start_session(const UserRecord& user) const;
 
@@ -126,6 +145,10 @@ class ApiRouter {
       csrf_refused_{0}, role_refused_{0};
   mutable LogLimiter refusal_log_{5, std::chrono::seconds(10)};
 };
+
+// The percent-decoded value of parameter `name` in a query string ('+' is a
+// space), or nullopt when absent.
+std::optional<std::string> query_param(std::string_view query, std::string_view name);
 
 // The value of cookie `name` in a Cookie header, or "".
 std::string cookie_value(std::string_view header, std::string_view name);

@@ -67,6 +67,28 @@ std::optional<AgentRecord> agent_from(const std::string& value) {
 
 }  // namespace
 
+namespace {
+
+constexpr const char* kTokenPrefix = "apitoken/";
+
+std::optional<ApiTokenRecord> token_from(const std::string& value) {
+  try {
+    json j = json::parse(value);
+    ApiTokenRecord t;
+    t.name = j.at("name").get<std::string>();
+    t.role = parse_role(j.at("role").get<std::string>()).value_or(Role::kViewer);
+    t.sha256 = j.at("sha256").get<std::string>();
+    t.created_ms = j.value("created_ms", int64_t{0});
+    t.created_by = j.value("created_by", std::string());
+    return t;
+  } catch (const json::exception& e) {
+    spdlog::error("dashboard store: unreadable API token record: {}", e.what());
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
 const char* role_name(Role role) { return role == Role::kAdmin ? "admin" : "viewer"; }
 
 std::optional<Role> parse_role(std::string_view name) {
@@ -168,6 +190,27 @@ std::vector<AgentRecord> DashboardStore::agents() const {
 
 Result<bool> DashboardStore::delete_agent(const std::string& id) {
   return remove(kAgentPrefix + id);
+}
+
+Result<bool> DashboardStore::put_token(const ApiTokenRecord& t) {
+  json j = {{"name", t.name},
+            {"role", role_name(t.role)},
+            {"sha256", t.sha256},
+            {"created_ms", t.created_ms},
+            {"created_by", t.created_by}};
+  return put(kTokenPrefix + t.name, j.dump());
+}
+
+std::vector<ApiTokenRecord> DashboardStore::tokens() const {
+  std::vector<ApiTokenRecord> out;
+  for (const auto& v : scan(kTokenPrefix)) {
+    if (auto t = token_from(v)) out.push_back(std::move(*t));
+  }
+  return out;
+}
+
+Result<bool> DashboardStore::delete_token(const std::string& name) {
+  return remove(kTokenPrefix + name);
 }
 
 }  // namespace mutuo::dashboard

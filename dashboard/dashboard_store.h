@@ -3,7 +3,7 @@
 // only) and agent registrations (never a token: the broker keeps its own salted
 // hash of each agent's token, and the dashboard needs none).
 //
-// Keys: "user/{name}" and "agent/{id}", values JSON. Writes are synced (WAL
+// Keys: "user/{name}", "agent/{id}" and "apitoken/{name}", values JSON. Writes are synced (WAL
 // fsync) so an answered request survives a crash. Compression is off: the data
 // is small, and it keeps the files greppable, which the security tests use to
 // prove no token is stored in plain form.
@@ -46,6 +46,16 @@ struct AgentRecord {
   int64_t token_issued_ms = 0;  // when the current token was issued (registration or rotation)
 };
 
+// An API token for scripts: only its SHA-256 is kept (the token is 256 random
+// bits, so a fast hash suffices).
+struct ApiTokenRecord {
+  std::string name;
+  Role role = Role::kViewer;
+  std::string sha256;  // hex of SHA-256 of the token
+  int64_t created_ms = 0;
+  std::string created_by;
+};
+
 class DashboardStore {
  public:
   // Opens (creating if missing) the store in `dir`.
@@ -63,6 +73,10 @@ class DashboardStore {
   std::optional<AgentRecord> agent(const std::string& id) const;
   std::vector<AgentRecord> agents() const;  // sorted by id
   Result<bool> delete_agent(const std::string& id);
+
+  Result<bool> put_token(const ApiTokenRecord& token);
+  std::vector<ApiTokenRecord> tokens() const;  // sorted by name
+  Result<bool> delete_token(const std::string& name);
 
  private:
   explicit DashboardStore(rocksdb::DB* db) : db_(db) {}

@@ -72,12 +72,14 @@ int HttpServer::handle(mg_connection* conn, void* self) {
   HttpRequest req;
   req.method = info->request_method ? info->request_method : "";
   req.path = info->local_uri ? info->local_uri : "";
+  req.query = info->query_string ? info->query_string : "";
   req.remote_addr = info->remote_addr;
   req.cookie = header("Cookie");
   req.csrf_token = header("X-CSRF-Token");
   req.content_type = header("Content-Type");
   req.origin = header("Origin");
   req.host = header("Host");
+  req.authorization = header("Authorization");
   // Read at most one byte past the router's limit, so it can refuse big bodies.
   char buf[4096];
   while (req.body.size() <= kMaxRequestBody) {

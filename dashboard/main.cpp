@@ -145,6 +145,7 @@ int main(int argc, char** argv) {
   }
   ::unsetenv("MUTUO_ADMIN_PASSWORD");  // read once; not left for /proc/PID/environ
   mutuo::dashboard::SetupToken setup(setup_token);
+  mutuo::dashboard::ApiTokens api_tokens(data.get());
   mutuo::dashboard::SessionStore sessions(static_cast<int64_t>(opt.session_hours * 3600 * 1000));
   mutuo::dashboard::LoginLimiter login_limiter;
 
@@ -189,10 +190,18 @@ int main(int argc, char** argv) {
       .broker_connected = [&session] { return session.connected(); },
       .now_ms = [] { return mutuo::now_ms(); },
       .index_html = mutuo::dashboard::index_html(),
+      .uplot_js = mutuo::dashboard::uplot_js(),
+      .uplot_css = mutuo::dashboard::uplot_css(),
+      .series = [&store](const mutuo::store::SeriesId& id, int64_t from, int64_t to,
+                         std::size_t points) -> std::optional<mutuo::store::SeriesData> {
+        if (!store) return std::nullopt;
+        return store->series(id, from, to, points);
+      },
       .accounts = &accounts,
       .sessions = &sessions,
       .login_limiter = &login_limiter,
       .registrar = &registrar,
+      .tokens = &api_tokens,
       .setup = &setup,
       .secure_cookies = opt.secure_cookies,
       .agent_broker_uri = opt.agent_broker.empty() ? opt.broker : opt.agent_broker,

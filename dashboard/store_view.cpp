@@ -48,4 +48,12 @@ StoreView::Snapshot StoreView::latest() {
   return {true, reader->latest()};
 }
 
+std::optional<store::SeriesData> StoreView::series(const store::SeriesId& series,
+                                                   int64_t from_ms, int64_t to_ms,
+                                                   std::size_t max_points) {
+  auto reader = fresh_reader();
+  if (!reader) return std::nullopt;
+  return reader->series(series, from_ms, to_ms, max_points);
+}
+
 }  // namespace mutuo::dashboard

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,12 @@ class StoreView {
   // The newest result of every series (all probes), fresh to within
   // `catch_up_interval`.
   Snapshot latest();
+
+  // A chart of one series over [from_ms, to_ms) in at most max_points points,
+  // from the finest rollup tier that fits (StoreReader::series); nullopt while
+  // the store is unavailable.
+  std::optional<store::SeriesData> series(const store::SeriesId& series, int64_t from_ms,
+                                          int64_t to_ms, std::size_t max_points);
 
  private:
   // Opens the store if due and needed, catches up if due, and returns the reader

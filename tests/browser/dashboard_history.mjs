@@ -1,0 +1,89 @@
+// Drives the dashboard in Debian's Chromium: logs in, sees the agents online and
+// the mesh healthy, opens a pair's history chart (uPlot, served by the dashboard)
+// and switches ranges, then asks the test to stop one agent and watches that
+// agent's matrix cells turn "down" without a reload. Screenshots in SHOTDIR.
+// Usage: MUTUO_USER=... MUTUO_PASSWORD=... node dashboard_history.mjs URL SHOTDIR STOPPED AGENT...
+// Protocol with the test: prints "STOP <agent>" and waits for a line on stdin.
+import { chromium } from 'playwright-core';
+import readline from 'node:readline';
+
+const [url, shots, stopped, ...agents] = process.argv.slice(2);
+const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let failed = false;
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  const foreign = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('request', (r) => { if (!r.url().startsWith(url)) foreign.push(r.url()); });
+  await page.goto(url, { timeout: 10000 });
+  await page.fill('#login-user', process.env.MUTUO_USER);
+  await page.fill('#login-password', process.env.MUTUO_PASSWORD);
+  await page.click('#login-submit');
+  await page.waitForSelector('#app:not([hidden])', { timeout: 10000 });
+  for (const a of agents) {
+    await page.waitForFunction(
+        (id) => document.querySelector(`#agents tbody tr[data-agent="${id}"] .state`)
+                    ?.textContent.trim() === 'online',
+        a, { timeout: 20000 });
+  }
+  const [o, t] = agents.filter((a) => a !== stopped);
+  await page.waitForSelector(`td[data-observer="${o}"][data-target="${stopped}"][data-loss="0"]`,
+                             { timeout: 30000 });
+  await page.waitForSelector(`td[data-observer="${o}"][data-target="${t}"][data-loss="0"]`,
+                             { timeout: 30000 });
+  await page.screenshot({ path: `${shots}/overview.png`, fullPage: true });
+
+  // The label filter narrows the agents table.
+  await page.fill('#label-filter', 'no-such-label=x');
+  await page.waitForFunction(() => document.querySelectorAll('#agents tbody tr').length === 0,
+                             null, { timeout: 5000 });
+  await page.fill('#label-filter', '');
+  await page.waitForFunction((n) => document.querySelectorAll('#agents tbody tr').length === n,
+                             agents.length, { timeout: 5000 });
+
+  // History: click the cell, a uPlot chart with points from the raw tier.
+  await page.click(`td[data-observer="${o}"][data-target="${t}"]`);
+  await page.waitForSelector('#pair:not([hidden]) #pair-chart canvas', { timeout: 10000 });
+  await page.waitForFunction(() => {
+    const i = document.getElementById('pair-info');
+    return i.dataset.range === '1h' && Number(i.dataset.points) > 0;
+  }, null, { timeout: 10000 });
+  const tier1h = await page.getAttribute('#pair-info', 'data-tier');
+  await page.screenshot({ path: `${shots}/history_1h.png`, fullPage: true });
+  for (const range of ['24h', '7d', '30d']) {
+    await page.click(`#ranges button[data-range="${range}"]`);
+    await page.waitForFunction((r) => document.getElementById('pair-info').dataset.range === r &&
+                                      document.querySelector('#pair-chart canvas') !== null,
+                               range, { timeout: 10000 });
+  }
+  await page.screenshot({ path: `${shots}/history_30d.png`, fullPage: true });
+
+  // Live: a marker proves the page is not reloaded while the cell changes.
+  await page.evaluate(() => { window.__mutuoMarker = 1; });
+  console.log(`STOP ${stopped}`);
+  await lines.next();
+  await page.waitForSelector(`td[data-observer="${o}"][data-target="${stopped}"][data-state="down"]`,
+                             { timeout: 30000 });
+  await page.waitForFunction(
+      (id) => document.querySelector(`#agents tbody tr[data-agent="${id}"] .state`)
+                  ?.textContent.trim() === 'offline',
+      stopped, { timeout: 10000 });
+  if (await page.evaluate(() => window.__mutuoMarker) !== 1) throw new Error('the page reloaded');
+  await page.screenshot({ path: `${shots}/agent_stopped.png`, fullPage: true });
+  if (errors.length) throw new Error('page errors: ' + errors.join('; '));
+  if (foreign.length) throw new Error('requests elsewhere: ' + foreign.join(' '));
+  console.log(`browser: chart drawn (1h from the ${tier1h} tier, then 24h, 7d, 30d); ` +
+              `${o}->${stopped} went down live; screenshots in ${shots}`);
+} catch (e) {
+  failed = true;
+  console.log('browser: FAIL ' + e.message);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,1 @@
+mutuo_integration_test(test_dashboard_series LABELS "dashboard" TIMEOUT 90)

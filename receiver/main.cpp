@@ -7,11 +7,14 @@
 #include <condition_variable>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/process.h"
 #include "common/topics.h"
 #include "common/version.h"
+#include "receiver/health/health_service.h"
+#include "receiver/health/webhook_curl.h"
 #include "receiver/receiver.h"
 #include "receiver/store_metrics.h"
 
@@ -70,6 +73,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
+  std::vector<std::string> webhook_urls;
+  double alert_hold_s = 10;
+  app.add_option("--webhook-url", webhook_urls,
+                 "POST alert notices as JSON to this URL (repeatable; docs/health.md)");
+  app.add_option("--alert-hold-s", alert_hold_s,
+                 "a new health state must hold this long before it is published and alerted "
+                 "(twice as long for a recovery)")
+      ->capture_default_str();
   app.set_version_flag("--version", mutuo::kVersion);
   CLI11_PARSE(app, argc, argv);
 
@@ -120,11 +131,35 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Health (docs/health.md): presence and results in, retained alerts and
+  // webhook notices out, on the health service's own thread.
+  mutuo::health::HealthServiceConfig health_config;
+  health_config.alerting.hold_ms = static_cast<int64_t>(alert_hold_s * 1000);
+  health_config.alerting.recovery_hold_ms = 2 * health_config.alerting.hold_ms;
+  std::vector<std::unique_ptr<mutuo::health::Channel>> channels;
+  for (const auto& url : webhook_urls) {
+    mutuo::health::WebhookOptions w;
+    w.name = "webhook-" + std::to_string(channels.size() + 1);
+    w.url = url;
+    channels.push_back(
+        std::make_unique<mutuo::health::WebhookChannel>(w, mutuo::health::curl_http_post()));
+  }
+  mutuo::health::HealthService health(
+      health_config, [&session](const mutuo::MqttMessage& m) { return session.publish(m); },
+      std::move(channels), [] { return mutuo::now_ms(); });
+
   session.subscribe(mutuo::topics::kAllResults, 1);
-  session.on_message([&](const mutuo::MqttMessage& m) { receiver->handle(m); });
+  session.subscribe(mutuo::topics::kAllStatus, 1);
+  session.on_message([&](const mutuo::MqttMessage& m) {
+    health.on_message(m);
+    auto parsed = mutuo::topics::parse(m.topic);
+    if (parsed && parsed->kind == mutuo::topics::Kind::kStatus) return;  // presence: health only
+    receiver->handle(m);
+  });
   spdlog::info("mutuo-receiver {} starting; broker {}, store {}", mutuo::kVersion, mqtt.server_uri,
                store_dir);
   session.start();
+  health.start();
 
   std::mutex mu;
   std::condition_variable cv;
@@ -150,6 +185,7 @@ int main(int argc, char** argv) {
   cv.notify_all();
   stats_thread.join();
   receiver->close();  // writes and confirms what is queued while the session is still up
+  health.stop();
   session.stop();
   return 0;
 }

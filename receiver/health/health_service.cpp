@@ -20,10 +20,13 @@ HealthService::~HealthService() { stop(); }
 void HealthService::push(Input in) {
   {
     std::lock_guard lock(mu_);
-    if (queue_.size() >= config_.max_queue) {
+    auto* m = std::get_if<MqttMessage>(&in);
+    std::size_t bytes = m ? m->payload.size() : 0;
+    if (queue_.size() >= config_.max_queue || queued_bytes_ + bytes > config_.max_queue_bytes) {
       ++dropped_;
       return;
     }
+    queued_bytes_ += bytes;
     queue_.push_back(std::move(in));
   }
 }
@@ -32,15 +35,17 @@ void HealthService::on_results(ResultBatch batch) { push(std::move(batch)); }
 void HealthService::on_status(Status status) { push(std::move(status)); }
 void HealthService::add_silence(Silence s) { push(std::move(s)); }
 
-void HealthService::on_message(const MqttMessage& m) {
+void HealthService::on_message(const MqttMessage& m) { push(m); }
+
+void HealthService::decode(const MqttMessage& m) {
   auto parsed = topics::parse(m.topic);
   if (!parsed) return;
   if (parsed->kind == topics::Kind::kStatus) {
     auto s = decode_status(m.payload);
-    if (s && s->agent == parsed->id) on_status(std::move(s).value());
+    if (s && s->agent == parsed->id) engine_.presence(*s);
   } else if (parsed->kind == topics::Kind::kResults) {
     auto b = decode_results(m.payload);
-    if (b && b->agent == parsed->id) on_results(std::move(b).value());
+    if (b && b->agent == parsed->id) engine_.observe(*b);
   }
 }
 
@@ -49,11 +54,13 @@ void HealthService::tick() {
   {
     std::lock_guard lock(mu_);
     inputs.swap(queue_);
+    queued_bytes_ = 0;
   }
   for (Input& in : inputs) {
     if (auto* b = std::get_if<ResultBatch>(&in)) engine_.observe(*b);
     if (auto* s = std::get_if<Status>(&in)) engine_.presence(*s);
     if (auto* s = std::get_if<Silence>(&in)) tracker_.add_silence(std::move(*s));
+    if (auto* m = std::get_if<MqttMessage>(&in)) decode(*m);
   }
   int64_t now = clock_();
   AlertUpdate update = tracker_.update(engine_.evaluate(now), now);

@@ -29,7 +29,8 @@ struct HealthServiceConfig {
   HealthConfig health;
   AlertingConfig alerting;
   int64_t evaluate_every_ms = 1000;
-  std::size_t max_queue = 10'000;  // batches and presence messages waiting
+  std::size_t max_queue = 10'000;          // batches and presence messages waiting
+  std::size_t max_queue_bytes = 64 << 20;  // raw payloads (on_message) waiting
 };
 
 class HealthService {
@@ -43,8 +44,9 @@ class HealthService {
 
   void on_results(ResultBatch batch);
   void on_status(Status status);
-  // A raw message: agents/{agent}/status or results/{agent} (decoded here; the
-  // topic's agent must match the payload's). Anything else is ignored.
+  // A raw message: agents/{agent}/status or results/{agent}, queued and decoded
+  // on the service thread (the topic's agent must match the payload's; anything
+  // else, or an invalid payload, is ignored: the receiver counts those).
   void on_message(const MqttMessage& m);
   void add_silence(Silence s);
 
@@ -58,7 +60,8 @@ class HealthService {
   uint64_t published() const { return published_; }
 
  private:
-  using Input = std::variant<ResultBatch, Status, Silence>;
+  using Input = std::variant<ResultBatch, Status, Silence, MqttMessage>;
+  void decode(const MqttMessage& m);
   void push(Input in);
 
   const HealthServiceConfig config_;
@@ -70,8 +73,9 @@ class HealthService {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Input> queue_;  // guarded by mu_
-  bool stopping_ = false;    // guarded by mu_
+  std::deque<Input> queue_;       // guarded by mu_
+  std::size_t queued_bytes_ = 0;  // guarded by mu_: raw payload bytes in queue_
+  bool stopping_ = false;         // guarded by mu_
   std::thread thread_;
   std::atomic<uint64_t> dropped_{0}, published_{0};
 };

@@ -107,6 +107,18 @@ TEST_CASE("the input queue is bounded: beyond it input is dropped and counted") 
       config, [](const MqttMessage&) { return true; }, {}, [] { return 1; });
   for (int i = 0; i < 5; ++i) service.on_status(online("a"));
   CHECK(service.dropped() == 3);
+
+  HealthServiceConfig small;
+  small.max_queue_bytes = 100;
+  HealthService bytes(
+      small, [](const MqttMessage&) { return true; }, {}, [] { return 1; });
+  MqttMessage m{"mutuo/v1/results/a", std::string(80, 'x'), 1, false};
+  bytes.on_message(m);
+  bytes.on_message(m);
+  CHECK(bytes.dropped() == 1);
+  bytes.tick();  // an invalid payload is ignored (the receiver counts it)
+  bytes.on_message(m);
+  CHECK(bytes.dropped() == 1);
 }
 
 TEST_CASE("the service thread evaluates on its own and stops promptly") {

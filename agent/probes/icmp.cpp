@@ -42,7 +42,7 @@ IcmpSocketKind detect(int family) {
   return IcmpSocketKind::kNone;
 }
 
-struct Slot {
+struct IcmpSlot {
   std::optional<SocketAddr> addr;
   std::string error;
   std::vector<std::optional<Clock::time_point>> sent_at;
@@ -86,11 +86,11 @@ std::vector<ProbeResult> IcmpProbe::run(const std::vector<ProbeTarget>& targets,
   const uint32_t n = config_.packets;
   const uint64_t nonce = new_nonce();
   const uint16_t ident = static_cast<uint16_t>(nonce >> 48);  // raw sockets: our id
-  std::vector<Slot> slots(targets.size());
+  std::vector<IcmpSlot> slots(targets.size());
   std::chrono::milliseconds wait = config_.timeout;
   int fd4 = -1, fd6 = -1;
   for (std::size_t i = 0; i < targets.size(); ++i) {
-    Slot& s = slots[i];
+    IcmpSlot& s = slots[i];
     s.sent_at.resize(n);
     s.rtt_ms.assign(n, NAN);
     auto addr = resolve_host(targets[i].host, 0);
@@ -160,7 +160,7 @@ std::vector<ProbeResult> IcmpProbe::run(const std::vector<ProbeTarget>& targets,
       uint16_t seq = static_cast<uint16_t>((icmp[6] << 8) | icmp[7]);
       std::size_t peer = seq / n, k = seq % n;
       if (peer >= slots.size()) continue;
-      Slot& s = slots[peer];
+      IcmpSlot& s = slots[peer];
       if (!s.addr || !s.sent_at[k] || !std::isnan(s.rtt_ms[k])) continue;
       SocketAddr expect = *s.addr;
       from.len = expect.len;
@@ -194,10 +194,10 @@ std::vector<ProbeResult> IcmpProbe::run(const std::vector<ProbeTarget>& targets,
     }
   };
 
-  bool any = std::any_of(slots.begin(), slots.end(), [](const Slot& s) { return s.addr; });
+  bool any = std::any_of(slots.begin(), slots.end(), [](const IcmpSlot& s) { return s.addr; });
   for (uint32_t k = 0; any && k < n; ++k) {
     for (std::size_t i = 0; i < slots.size(); ++i) {
-      Slot& s = slots[i];
+      IcmpSlot& s = slots[i];
       if (!s.addr) continue;
       bool v6 = s.addr->storage.ss_family == AF_INET6;
       auto p = packet(v6, static_cast<uint16_t>(i * n + k));
@@ -214,7 +214,7 @@ std::vector<ProbeResult> IcmpProbe::run(const std::vector<ProbeTarget>& targets,
   results.reserve(targets.size());
   for (std::size_t i = 0; i < targets.size(); ++i) {
     ProbeResult r = empty_result(targets[i], "icmp", ts_ms);
-    const Slot& s = slots[i];
+    const IcmpSlot& s = slots[i];
     if (!s.addr) {
       r.error = s.error;
       results.push_back(std::move(r));

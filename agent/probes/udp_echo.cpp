@@ -18,7 +18,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Slot {  // one peer of the round
+struct EchoSlot {  // one peer of the round
   std::optional<SocketAddr> addr;
   std::vector<std::optional<Clock::time_point>> sent_at;  // by packet index
   std::vector<double> rtt_ms;                             // by packet index, NaN if none
@@ -70,7 +70,7 @@ std::unique_ptr<Probe> make_udp_echo_probe(const UdpEchoConfig& config) {
 std::vector<ProbeResult> UdpEchoProbe::run(const std::vector<ProbeTarget>& peers, int64_t ts_ms) {
   const uint32_t n = config_.packets;
   const uint64_t nonce = new_nonce();
-  std::vector<Slot> slots(peers.size());
+  std::vector<EchoSlot> slots(peers.size());
   Sockets sockets;
   for (std::size_t i = 0; i < peers.size(); ++i) {
     slots[i].addr = parse_socket_addr(peers[i].host, peers[i].port);
@@ -99,7 +99,7 @@ std::vector<ProbeResult> UdpEchoProbe::run(const std::vector<ProbeTarget>& peers
           if (!p || !p->reply || p->nonce != nonce) continue;
           std::size_t peer = p->seq / n, k = p->seq % n;
           if (peer >= slots.size()) continue;
-          Slot& s = slots[peer];
+          EchoSlot& s = slots[peer];
           if (!s.addr || !s.addr->same_endpoint(from) || !s.sent_at[k] ||
               !std::isnan(s.rtt_ms[k])) {
             continue;  // not from that peer, never sent, or a duplicate
@@ -112,7 +112,7 @@ std::vector<ProbeResult> UdpEchoProbe::run(const std::vector<ProbeTarget>& peers
 
   for (uint32_t k = 0; k < n; ++k) {
     for (std::size_t i = 0; i < slots.size(); ++i) {
-      Slot& s = slots[i];
+      EchoSlot& s = slots[i];
       if (!s.addr) continue;
       int fd = sockets.get(s.addr->storage.ss_family);
       if (fd < 0) continue;

@@ -16,3 +16,4 @@ cd "$build"
 # Three at a time: most integration tests wait on timers; the heavy ones are
 # marked RUN_SERIAL (tests/integration/CMakeLists.txt).
 ctest --output-on-failure --timeout 600 -j3 "$@"
+[ $# -gt 0 ] || [ "${MUTUO_HARDENING:-1}" = 0 ] || "$repo/scripts/hardening.sh"  # docs/hardening.md

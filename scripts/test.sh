@@ -16,4 +16,7 @@ cd "$build"
 # Three at a time: most integration tests wait on timers; the heavy ones are
 # marked RUN_SERIAL (tests/integration/CMakeLists.txt).
 ctest --output-on-failure --timeout 600 -j3 "$@"
-[ $# -gt 0 ] || [ "${MUTUO_HARDENING:-1}" = 0 ] || "$repo/scripts/hardening.sh"  # docs/hardening.md
+# The sanitizer and fuzzing pass (docs/hardening.md) needs a second, clang build
+# of about 10 minutes on 2 cores, which does not fit CI's 20-minute budget yet:
+# opt in with MUTUO_HARDENING=1 until that build is made cheaper.
+[ $# -gt 0 ] || [ "${MUTUO_HARDENING:-0}" = 0 ] || "$repo/scripts/hardening.sh"

@@ -78,7 +78,8 @@ TEST_CASE("one failing observer out of three is not a quorum") {
       return o == "a" && t == "d" ? 0 : 10;
     });
   }
-  const auto& d = find(e.evaluate(6 * kRound), "peer/d");
+  auto alerts = e.evaluate(6 * kRound);  // find() returns a reference into it
+  const auto& d = find(alerts, "peer/d");
   CHECK(d.state == HealthState::kUp);  // median loss over a, b, c is 0
   CHECK(d.observers.at("a") == "fail");
 }
@@ -108,7 +109,8 @@ TEST_CASE("the quorum is configurable") {
 TEST_CASE("with one observer reporting the state is unknown, never down") {
   HealthEngine e;
   for (int i = 1; i <= 6; ++i) e.observe("a", udp("z", i * kRound, 0));
-  const auto& z = find(e.evaluate(6 * kRound), "peer/z");
+  auto alerts_z = e.evaluate(6 * kRound);
+  const auto& z = find(alerts_z, "peer/z");
   CHECK(z.state == HealthState::kUnknown);
   CHECK(z.cause.empty());
   CHECK(z.observers.at("a") == "fail");
@@ -135,7 +137,8 @@ TEST_CASE("loss above the threshold is degraded, not down") {
     round(e, i * kRound, [](auto&, const std::string& t) -> uint32_t {
       return t == "d" ? 7 : 10;  // 30 % loss toward d
     });
-  const auto& d = find(e.evaluate(6 * kRound), "peer/d");
+  auto alerts_d = e.evaluate(6 * kRound);
+  const auto& d = find(alerts_d, "peer/d");
   CHECK(d.state == HealthState::kDegraded);
   CHECK(d.cause == "target");
   CHECK(d.observers.at("a") == "degraded");
@@ -184,7 +187,8 @@ TEST_CASE("an observer without recent results does not vote") {
     e.observe("c", udp("z", i * kRound, 10));
   }
   // a's only result is 99 s old: past stale_ms (90 s) and past the 60 s window.
-  const auto& z = find(e.evaluate(10 * kRound), "peer/z");
+  auto alerts_z = e.evaluate(10 * kRound);
+  const auto& z = find(alerts_z, "peer/z");
   CHECK(z.observers.count("a") == 0);
   CHECK(z.state == HealthState::kUp);
 
@@ -193,7 +197,8 @@ TEST_CASE("an observer without recent results does not vote") {
   HealthEngine strict(config);
   for (int i = 1; i <= 3; ++i) strict.observe("a", udp("z", i * kRound, 10));
   for (int i = 1; i <= 6; ++i) strict.observe("b", udp("z", i * kRound, 10));
-  const auto& z2 = find(strict.evaluate(6 * kRound), "peer/z");
+  auto alerts_z2 = strict.evaluate(6 * kRound);
+  const auto& z2 = find(alerts_z2, "peer/z");
   CHECK(z2.observers.at("a") == "stale");
   CHECK(z2.state == HealthState::kUnknown);  // b alone is too few
 }
@@ -203,7 +208,8 @@ TEST_CASE("service checks get states from their observers too") {
   for (int i = 1; i <= 4; ++i) {
     for (const char* o : {"a", "b", "c"}) e.observe(o, http("web-home", i * kRound, i <= 1));
   }
-  const auto& w = find(e.evaluate(4 * kRound), "check/web-home");
+  auto alerts_w = e.evaluate(4 * kRound);
+  const auto& w = find(alerts_w, "check/web-home");
   CHECK(w.state == HealthState::kDown);
   CHECK(w.cause == "target");
   CHECK(w.evidence.at("b").failures == 3);
@@ -223,7 +229,8 @@ TEST_CASE("a resent result replaces the first, unsupported probes say nothing") 
       e.observe(o, r);
     }
   }
-  const auto& z = find(e.evaluate(3 * kRound), "peer/z");
+  auto alerts_z = e.evaluate(3 * kRound);
+  const auto& z = find(alerts_z, "peer/z");
   CHECK(z.evidence.at("a").samples == 3);
   CHECK(z.state == HealthState::kUp);
 }

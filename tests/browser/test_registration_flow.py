@@ -8,7 +8,6 @@ Skipped (exit 77) when Node.js, playwright-core or Chromium is not installed.
 
 import argparse
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
+from browser_env import SKIP, find_node  # noqa: E402
 from harness import System, free_port, log, wait_until  # noqa: E402
 
 AGENT = "browser-1"
@@ -25,11 +25,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin-dir", required=True)
     args = ap.parse_args()
-    node = shutil.which("node")
-    if not node or not os.path.isdir(os.path.join(HERE, "node_modules", "playwright-core")) \
-            or not os.path.exists("/usr/bin/chromium"):
-        print("SKIP: needs node, tests/browser/node_modules (npm ci) and /usr/bin/chromium")
-        return 77
+    node = find_node()
+    if not node:
+        return SKIP
     with System(args.bin_dir, "browser-registration") as s:
         s.start_broker()
         s.start_dashboard()

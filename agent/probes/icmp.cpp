@@ -220,19 +220,7 @@ std::vector<ProbeResult> IcmpProbe::run(const std::vector<ProbeTarget>& targets,
       results.push_back(std::move(r));
       continue;
     }
-    std::vector<double> got;
-    for (double v : s.rtt_ms) {
-      if (!std::isnan(v)) got.push_back(v);
-    }
-    r.sent = n;
-    r.recv = static_cast<uint32_t>(got.size());
-    if (!got.empty()) {
-      double sum = 0;
-      for (double v : got) sum += v;
-      auto [lo, hi] = std::minmax_element(got.begin(), got.end());
-      r.rtt_ms = Rtt{*lo, std::clamp(sum / static_cast<double>(got.size()), *lo, *hi), *hi};
-      r.jitter_ms = mean_rtt_delta(got);
-    }
+    summarize_round_trips(s.rtt_ms, r);
     results.push_back(std::move(r));
   }
   return results;

@@ -56,6 +56,21 @@ double mean_rtt_delta(const std::vector<double>& rtts) {
   return sum / static_cast<double>(rtts.size() - 1);
 }
 
+void summarize_round_trips(const std::vector<double>& rtt_ms_by_packet, ProbeResult& r) {
+  std::vector<double> got;
+  for (double v : rtt_ms_by_packet) {
+    if (!std::isnan(v)) got.push_back(v);
+  }
+  r.sent = static_cast<uint32_t>(rtt_ms_by_packet.size());
+  r.recv = static_cast<uint32_t>(got.size());
+  if (got.empty()) return;
+  double sum = 0;
+  for (double v : got) sum += v;
+  auto [lo, hi] = std::minmax_element(got.begin(), got.end());
+  r.rtt_ms = Rtt{*lo, std::clamp(sum / static_cast<double>(got.size()), *lo, *hi), *hi};
+  r.jitter_ms = mean_rtt_delta(got);
+}
+
 UdpEchoProbe::UdpEchoProbe(UdpEchoConfig config) : config_(config), rng_(std::random_device{}()) {}
 
 uint64_t UdpEchoProbe::new_nonce() {
@@ -137,19 +152,7 @@ std::vector<ProbeResult> UdpEchoProbe::run(const std::vector<ProbeTarget>& peers
       results.push_back(std::move(r));
       continue;
     }
-    std::vector<double> got;
-    for (double v : slots[i].rtt_ms) {
-      if (!std::isnan(v)) got.push_back(v);
-    }
-    r.sent = n;
-    r.recv = static_cast<uint32_t>(got.size());
-    if (!got.empty()) {
-      double sum = 0;
-      for (double v : got) sum += v;
-      auto [lo, hi] = std::minmax_element(got.begin(), got.end());
-      r.rtt_ms = Rtt{*lo, std::clamp(sum / static_cast<double>(got.size()), *lo, *hi), *hi};
-      r.jitter_ms = mean_rtt_delta(got);
-    }
+    summarize_round_trips(slots[i].rtt_ms, r);
     results.push_back(std::move(r));
   }
   return results;

@@ -48,4 +48,9 @@ std::unique_ptr<Probe> make_udp_echo_probe(const UdpEchoConfig& config);
 // of consecutive replies (in sequence order), in ms. 0 with fewer than two.
 double mean_rtt_delta(const std::vector<double>& rtts_ms_in_seq_order);
 
+// Fills r.sent, r.recv and, when any reply came, r.rtt_ms and r.jitter_ms from
+// one round's per-packet round trips in sequence order (NaN: no reply).
+// Shared by the packet probes (udp, icmp).
+void summarize_round_trips(const std::vector<double>& rtt_ms_by_packet, ProbeResult& r);
+
 }  // namespace mutuo::agent

@@ -52,6 +52,12 @@ ProbeResult read_result(const json& j) {
     }
   }
   if (codec::optional(j, "bytes")) r.bytes = codec::get_uint(j, "bytes", uint64_t{1} << 40);
+  if (codec::optional(j, "answers")) {
+    r.answers = static_cast<uint32_t>(codec::get_uint(j, "answers", kMaxDnsAnswers));
+  }
+  if (codec::optional(j, "cert_days_left")) {
+    r.cert_days_left = codec::get_number(j, "cert_days_left", -kMaxCertDays, kMaxCertDays);
+  }
   if (codec::optional(j, "error")) r.error = codec::get_string(j, "error", 256);
   return r;
 }
@@ -76,6 +82,8 @@ void to_json(json& j, const ProbeResult& r) {
   if (r.status) j["status"] = *r.status;
   if (!r.phase_ms.empty()) j["ms"] = r.phase_ms;
   if (r.bytes) j["bytes"] = *r.bytes;
+  if (r.answers) j["answers"] = *r.answers;
+  if (r.cert_days_left) j["cert_days_left"] = *r.cert_days_left;
   if (!r.error.empty()) j["error"] = r.error;
 }
 

@@ -36,6 +36,8 @@ struct ProbeResult {
   std::optional<int> status;                // HTTP status or DNS rcode
   std::map<std::string, double> phase_ms;   // e.g. dns, connect, tls, ttfb, total
   std::optional<uint64_t> bytes;
+  std::optional<uint32_t> answers;          // dns: answer records in the response
+  std::optional<double> cert_days_left;     // https: days the certificate has left (< 0: expired)
   std::string error;  // why the probe failed or could not run ("unsupported", "timeout")
 
   // Fraction of packets lost, when counts are present and sent > 0.
@@ -51,6 +53,8 @@ struct ResultBatch {
 
 inline constexpr std::size_t kMaxResultsPerBatch = 4096;
 inline constexpr std::size_t kMaxResultsPayload = 1024 * 1024;
+inline constexpr uint32_t kMaxDnsAnswers = 65535;
+inline constexpr double kMaxCertDays = 3'000'000.0;  // beyond year 9999 either way
 
 void to_json(nlohmann::json& j, const ProbeResult& r);
 void to_json(nlohmann::json& j, const ResultBatch& b);

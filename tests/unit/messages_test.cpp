@@ -521,6 +521,68 @@ TEST_CASE("results: refusals name the field") {
   CHECK(decode_results(many.dump()).error() == "too many items in 'results'");
 }
 
+TEST_CASE("results: dns answers and https certificate days round-trip; old agents omit them") {
+  ResultBatch b;
+  b.agent = "fra-1";
+  ProbeResult dns;
+  dns.kind = TargetKind::kCheck;
+  dns.target = "dns-www";
+  dns.probe = "dns";
+  dns.ts_ms = 1733320010000;
+  dns.ok = true;
+  dns.status = 0;
+  dns.answers = 3;
+  ProbeResult https;
+  https.kind = TargetKind::kCheck;
+  https.target = "web-home";
+  https.probe = "http";
+  https.ts_ms = 1733320010000;
+  https.ok = false;
+  https.status = 200;
+  https.cert_days_left = -0.25;  // expired six hours ago
+  https.error = "certificate expired";
+  ProbeResult nodata = dns;
+  nodata.answers = 0;  // zero is a value, not an absence
+  nodata.ok = false;
+  b.results = {dns, https, nodata};
+  auto d = decode_results(encode(b));
+  REQUIRE_MESSAGE(d.ok(), d.error());
+  REQUIRE(d->results.size() == 3);
+  CHECK(d->results[0] == dns);
+  CHECK(d->results[1] == https);
+  CHECK(d->results[2] == nodata);
+  json j = json::parse(encode(b));
+  CHECK(j["results"][0]["answers"] == 3);
+  CHECK(j["results"][2]["answers"] == 0);
+  CHECK(j["results"][1]["cert_days_left"] == -0.25);
+  CHECK_FALSE(j["results"][0].contains("cert_days_left"));
+  CHECK_FALSE(j["results"][1].contains("answers"));
+
+  auto old = decode_results(results_json().dump());  // an agent from before these fields
+  REQUIRE(old.ok());
+  CHECK_FALSE(old->results[1].answers.has_value());
+  CHECK_FALSE(old->results[1].cert_days_left.has_value());
+}
+
+TEST_CASE("results: answers and cert_days_left are range-checked") {
+  check_rejections(results_json(), decode_results, {
+      {"answers negative", set("/results/1/answers", -1), "out of range: 'answers'"},
+      {"answers 65536", set("/results/1/answers", 65536), "out of range: 'answers'"},
+      {"answers a string", set("/results/1/answers", "1"), "'answers'"},
+      {"answers a fraction", set("/results/1/answers", 1.5), "'answers'"},
+      {"cert days past year 9999", set("/results/1/cert_days_left", 3000000.5),
+       "out of range: 'cert_days_left'"},
+      {"cert days far negative", set("/results/1/cert_days_left", -3000001),
+       "out of range: 'cert_days_left'"},
+      {"cert days a string", set("/results/1/cert_days_left", "30"),
+       "expected a number for 'cert_days_left'"},
+  });
+  json edge = results_json();
+  edge["results"][1]["answers"] = 65535;
+  edge["results"][1]["cert_days_left"] = -3000000;
+  CHECK(decode_results(edge.dump()).ok());
+}
+
 TEST_CASE("ack: refusals name the field") {
   check_rejections(ack_json(), decode_ack, {
       {"no batches", drop("/batches"), "missing field 'batches'"},

@@ -19,6 +19,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/process.h"
+#include "common/sd_notify.h"
 #include "common/topics.h"
 #include "common/version.h"
 
@@ -259,9 +260,13 @@ int main(int argc, char** argv) {
       mutuo::kVersion, id, mqtt.server_uri, echo_bind, *bound, fmt::join(advertise, ","),
       fmt::join(agent.probe_names(), ","));
   session.start();
+  mutuo::systemd::Readiness readiness([&session] { return session.connected(); },
+                                      "connected to " + mqtt.server_uri,
+                                      "buffering results until " + mqtt.server_uri + " answers");
   std::thread runner([&] { agent.run(); });
 
   std::string sig = mutuo::wait_for_shutdown_signal();
+  readiness.stopping();
   spdlog::info("{}: stopping", sig);
   agent.stop();
   runner.join();

@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/process.h"
+#include "common/sd_notify.h"
 #include "common/version.h"
 #include "tracker/tracker.h"
 
@@ -95,9 +96,13 @@ int main(int argc, char** argv) {
                mutuo::kVersion, mqtt.client_id, mqtt.server_uri, config.assignment.full_mesh_max,
                config.assignment.k);
   session.start();
+  mutuo::systemd::Readiness readiness([&session] { return session.connected(); },
+                                      "connected to " + mqtt.server_uri,
+                                      "waiting for broker " + mqtt.server_uri);
   std::thread worker([&] { tracker.run(); });
 
   std::string sig = mutuo::wait_for_shutdown_signal();
+  readiness.stopping();
   spdlog::info("{}: stopping", sig);
   tracker.stop();
   worker.join();

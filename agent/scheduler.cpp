@@ -41,6 +41,8 @@ std::vector<Round> rounds_of(const Assign& assign, const std::set<std::string>& 
     t.port = c.port;
     t.url = c.url;
     t.name = c.name;
+    t.expect_status = c.expect_status;
+    t.expect_keyword = c.expect_keyword;
     t.timeout = std::chrono::milliseconds(c.timeout_ms > 0 ? c.timeout_ms : 5000);
     add(c.type, c.interval_s, std::move(t));
   }

@@ -55,6 +55,7 @@ void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int
   }
   r.phase_ms["total"] = std::chrono::duration<double, std::milli>(Clock::now() - q->sent).count();
   r.status = rcode;
+  r.answers = static_cast<uint32_t>(*answers);
   r.bytes = static_cast<uint64_t>(alen);
   if (rcode != 0) {
     r.error = rcode_text(rcode);

@@ -4,8 +4,9 @@
 // once; one try each, within the target's timeout.
 //
 // Result: status (the DNS rcode: 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED),
-// ms.total (query to answer), bytes (answer size), ok (NOERROR with at least one
-// answer record) and error ("nxdomain", "no answers", "timeout", ...).
+// answers (the answer records in the response, whatever the rcode), ms.total
+// (query to answer), bytes (answer size), ok (NOERROR with at least one answer
+// record) and error ("nxdomain", "no answers", "timeout", ...).
 #pragma once
 
 #include <memory>

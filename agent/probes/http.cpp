@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <mutex>
@@ -33,7 +34,7 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
     t->too_big = true;
     return 0;  // aborts the transfer
   }
-  const std::string& kw = t->target->keyword;
+  const std::string& kw = t->target->expect_keyword;
   if (!kw.empty() && !t->keyword_found) {
     t->tail.append(data, len);
     if (t->tail.find(kw) != std::string::npos) t->keyword_found = true;
@@ -43,6 +44,21 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
 }
 
 double seconds_to_ms(curl_off_t us) { return static_cast<double>(us) / 1000.0; }
+
+bool status_expected(long status, const std::vector<uint16_t>& expected) {
+  if (expected.empty()) return status >= 200 && status <= 299;
+  return std::find(expected.begin(), expected.end(), status) != expected.end();
+}
+
+// "status 503" (any 2xx expected), "status 503, expected 200", "..., expected 200 or 204".
+std::string status_error(long status, const std::vector<uint16_t>& expected) {
+  std::string e = "status " + std::to_string(status);
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    e += i == 0 ? ", expected " : i + 1 == expected.size() ? " or " : ", ";
+    e += std::to_string(expected[i]);
+  }
+  return e;
+}
 
 }  // namespace
 
@@ -146,6 +162,7 @@ std::vector<ProbeResult> HttpProbe::run(const std::vector<ProbeTarget>& targets,
         }
       }
     }
+    if (days) r.cert_days_left = std::floor(*days * 100.0) / 100.0;  // never rounds up
 
     const ProbeTarget& target = *x->target;
     if (code != CURLE_OK) {
@@ -158,10 +175,9 @@ std::vector<ProbeResult> HttpProbe::run(const std::vector<ProbeTarget>& targets,
       } else {
         r.error = x->error[0] != '\0' ? x->error : curl->easy_strerror(code);
       }
-    } else if (target.expect_status ? status != *target.expect_status
-                                    : (status < 200 || status > 299)) {
-      r.error = "status " + std::to_string(status);
-    } else if (!target.keyword.empty() && !x->keyword_found) {
+    } else if (!status_expected(status, target.expect_status)) {
+      r.error = status_error(status, target.expect_status);
+    } else if (!target.expect_keyword.empty() && !x->keyword_found) {
       r.error = "keyword not found";
     } else if (days && *days < config_.cert_warn_days) {
       r.error = *days < 0 ? "certificate expired"

@@ -4,12 +4,14 @@
 // Result: status (the final HTTP status), bytes (body bytes received), ms.dns,
 // ms.connect, ms.tls (https), ms.ttfb (first byte) and ms.total, each counted
 // from the start of the request as curl reports them (so total >= ttfb >= tls
-// >= connect >= dns), and ok, which is true when the transfer completed, the
-// status is the expected one (expect_status, else any 2xx), the body contains
-// the keyword (when one is given) and, for https, the server's certificate is
-// valid for at least `cert_warn_days` more days. Otherwise error says why
-// ("timeout", "status 503", "keyword not found", "certificate expires in 3 days",
-// or curl's reason). libcurl is loaded on the first round (curl_library.h); when
+// >= connect >= dns), cert_days_left (https: days until the server's
+// certificate expires, rounded down to 0.01), and ok, which is true when the
+// transfer completed, the status is an expected one (expect_status, else any
+// 2xx), the body contains expect_keyword (when one is given) and, for https,
+// the certificate is valid for at least `cert_warn_days` more days. Otherwise
+// error says why ("timeout", "status 503" (any 2xx expected), "status 503,
+// expected 200", "keyword not found", "certificate expires in 3 days", or
+// curl's reason). libcurl is loaded on the first round (curl_library.h); when
 // it cannot be, the probe logs once and its results say "unsupported".
 #pragma once
 

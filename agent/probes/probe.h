@@ -17,7 +17,7 @@ namespace mutuo::agent {
 
 // One thing to measure, whatever the probe type. Which fields matter depends on
 // the type: udp uses host (an IP literal) and port (the echo port); icmp uses
-// host; tcp uses host and port; http uses url (and expect_status, keyword); dns
+// host; tcp uses host and port; http uses url (and expect_status, expect_keyword); dns
 // uses name, and host as the server ("" = the system's resolver).
 struct ProbeTarget {
   TargetKind kind = TargetKind::kPeer;
@@ -27,8 +27,8 @@ struct ProbeTarget {
   std::string url;
   std::string name;
   std::chrono::milliseconds timeout{5000};
-  std::optional<int> expect_status;  // http: the status that means "ok"
-  std::string keyword;               // http: the body must contain it
+  std::vector<uint16_t> expect_status;  // http: the final statuses that mean ok (empty: any 2xx)
+  std::string expect_keyword;           // http: the body must contain it ("": no keyword)
 
   bool operator==(const ProbeTarget&) const = default;
 };

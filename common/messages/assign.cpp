@@ -23,7 +23,14 @@ json check_json(const CheckTarget& c) {
   if (!c.host.empty()) j["host"] = c.host;
   if (c.port != 0) j["port"] = c.port;
   if (!c.name.empty()) j["name"] = c.name;
+  write_http_expectations(j, c.expect_status, c.expect_keyword);
   return j;
+}
+
+uint16_t read_status_code(const json& obj) {
+  auto code = codec::get_uint(obj, "expect_status", 599);
+  if (code < 100) throw codec::DecodeError("out of range: 'expect_status'");
+  return static_cast<uint16_t>(code);
 }
 
 PeerTarget read_peer(const json& j) {
@@ -55,10 +62,35 @@ CheckTarget read_check(const json& j) {
   c.interval_s = static_cast<uint32_t>(codec::get_uint(j, "interval_s", 86400));
   if (c.interval_s == 0) throw codec::DecodeError("out of range: 'interval_s'");
   c.timeout_ms = static_cast<uint32_t>(codec::get_uint(j, "timeout_ms", 600000));
+  read_http_expectations(j, &c.expect_status, &c.expect_keyword);
   return c;
 }
 
 }  // namespace
+
+void read_http_expectations(const json& j, std::vector<uint16_t>* status, std::string* keyword) {
+  if (const json* s = codec::optional(j, "expect_status")) {
+    if (s->is_array()) {
+      if (s->size() > kMaxExpectedStatuses) {
+        throw codec::DecodeError("too many items in 'expect_status'");
+      }
+      for (const json& code : *s) {
+        status->push_back(read_status_code(json{{"expect_status", code}}));
+      }
+    } else {
+      status->push_back(read_status_code(j));
+    }
+  }
+  if (codec::optional(j, "expect_keyword")) {
+    *keyword = codec::get_string(j, "expect_keyword", kMaxExpectedKeyword);
+  }
+}
+
+void write_http_expectations(json& j, const std::vector<uint16_t>& status,
+                             const std::string& keyword) {
+  if (!status.empty()) j["expect_status"] = status;
+  if (!keyword.empty()) j["expect_keyword"] = keyword;
+}
 
 void to_json(json& j, const Assign& a) {
   json peers = json::array();

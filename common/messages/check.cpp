@@ -5,7 +5,8 @@ namespace mutuo {
 using codec::json;
 
 CheckTarget check_target(const Check& c) {
-  return CheckTarget{c.check, c.type, c.url, c.host, c.port, c.name, c.interval_s, c.timeout_ms};
+  return CheckTarget{c.check, c.type,       c.url,        c.host,          c.port,
+                     c.name,  c.interval_s, c.timeout_ms, c.expect_status, c.expect_keyword};
 }
 
 void to_json(json& j, const Check& c) {
@@ -15,6 +16,7 @@ void to_json(json& j, const Check& c) {
   if (!c.host.empty()) j["host"] = c.host;
   if (c.port != 0) j["port"] = c.port;
   if (!c.name.empty()) j["name"] = c.name;
+  write_http_expectations(j, c.expect_status, c.expect_keyword);
   if (!c.selector.empty()) j["selector"] = c.selector;
   if (!c.agents.empty()) j["agents"] = c.agents;
 }
@@ -32,6 +34,7 @@ Result<Check> decode_check(std::string_view payload) {
       c.port = static_cast<uint16_t>(codec::get_uint(j, "port", 65535));
     }
     if (codec::optional(j, "name")) c.name = codec::get_string(j, "name", 255);
+    read_http_expectations(j, &c.expect_status, &c.expect_keyword);  // other types ignore them
     if (c.type == "http") {
       if (c.url.empty()) return Error{"missing field 'url'"};
       if (!c.url.starts_with("http://") && !c.url.starts_with("https://")) {

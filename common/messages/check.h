@@ -24,6 +24,10 @@ struct Check {
   std::string host;   // tcp, icmp: target host (required); dns: server (optional)
   uint16_t port = 0;  // tcp: target port (required)
   std::string name;   // dns: the name to resolve (required)
+  // http only: the final statuses that mean ok (empty: any 2xx), and a text the
+  // body must contain ("": none).
+  std::vector<uint16_t> expect_status;
+  std::string expect_keyword;
   uint32_t interval_s = 30;
   uint32_t timeout_ms = 5000;
   uint32_t observers = 3;           // how many agents run it

@@ -165,12 +165,14 @@ TEST_CASE("http: status, keyword, expected status, redirects, timeouts, size lim
   };
   auto ok = target("ok", "/ok");
   auto keyword = target("keyword", "/ok");
-  keyword.keyword = "mutuo test";
+  keyword.expect_keyword = "mutuo test";
   auto no_keyword = target("no-keyword", "/ok");
-  no_keyword.keyword = "absent words";
+  no_keyword.expect_keyword = "absent words";
   auto missing = target("missing", "/missing");
   auto missing_expected = target("missing-expected", "/missing");
-  missing_expected.expect_status = 404;
+  missing_expected.expect_status = {404};
+  auto ok_unexpected = target("ok-unexpected", "/ok");
+  ok_unexpected.expect_status = {204, 301, 404};
   auto redirect = target("redirect", "/redirect");
   auto slow = target("slow", "/slow");
   auto big = target("big", "/big");
@@ -182,9 +184,10 @@ TEST_CASE("http: status, keyword, expected status, redirects, timeouts, size lim
   HttpConfig cfg;
   cfg.max_body_bytes = 16 * 1024;
   HttpProbe probe(cfg);
-  auto r = probe.run(
-      {ok, keyword, no_keyword, missing, missing_expected, redirect, slow, big, refused, file}, 5);
-  REQUIRE(r.size() == 10);
+  auto r = probe.run({ok, keyword, no_keyword, missing, missing_expected, redirect, slow, big,
+                      refused, file, ok_unexpected},
+                     5);
+  REQUIRE(r.size() == 11);
 
   CHECK(*r[0].ok);
   CHECK(*r[0].status == 200);
@@ -211,17 +214,24 @@ TEST_CASE("http: status, keyword, expected status, redirects, timeouts, size lim
   CHECK(r[8].error == "refused");
   CHECK_FALSE(*r[9].ok);  // only http and https are allowed
   CHECK_FALSE(r[9].status);
+  CHECK_FALSE(*r[10].ok);
+  CHECK(*r[10].status == 200);
+  CHECK(r[10].error == "status 200, expected 204, 301 or 404");
+  CHECK_FALSE(r[0].cert_days_left);  // plain http has no certificate
 
   SUBCASE("without following redirects the 302 itself counts") {
     HttpConfig no_follow;
     no_follow.max_redirects = 0;
     HttpProbe p(no_follow);
     auto expect_302 = redirect;
-    expect_302.expect_status = 302;
-    auto rr = p.run({redirect, expect_302}, 5);
+    expect_302.expect_status = {302};
+    auto expect_200 = redirect;
+    expect_200.expect_status = {200};
+    auto rr = p.run({redirect, expect_302, expect_200}, 5);
     CHECK(*rr[0].status == 302);
     CHECK(rr[0].error == "status 302");
     CHECK(*rr[1].ok);
+    CHECK(rr[2].error == "status 302, expected 200");
   }
 }
 

@@ -18,8 +18,9 @@ Assign sample_assign() {
   a.peers = {{"ams-2", "198.51.100.7", 7777, {"udp", "icmp"}, 10},
              {"par-3", "198.51.100.8", 7778, {"udp"}, 10},
              {"lon-1", "198.51.100.9", 7777, {"udp", "carrier-pigeon"}, 30}};
-  CheckTarget web{"web", "http", "https://example.org/", "", 0, "", 30, 2000};
-  CheckTarget db{"db", "tcp", "", "192.0.2.1", 5432, "", 10, 0};
+  CheckTarget web{"web",      "http",   "https://example.org/", "", 0, "", 30, 2000,
+                  {200, 301}, "Welcome"};
+  CheckTarget db{"db", "tcp", "", "192.0.2.1", 5432, "", 10, 0, {}, ""};
   a.checks = {web, db};
   return a;
 }
@@ -56,7 +57,11 @@ TEST_CASE("an assignment becomes one round per probe type and interval") {
         CHECK(t.timeout == 5000ms);  // 0 means the default
         CHECK(t.kind == TargetKind::kCheck);
       }
-      if (t.id == "web") CHECK(t.timeout == 2000ms);
+      if (t.id == "web") {  // the http expectations reach the probe
+        CHECK(t.timeout == 2000ms);
+        CHECK(t.expect_status == std::vector<uint16_t>{200, 301});
+        CHECK(t.expect_keyword == "Welcome");
+      }
     }
   }
   SUBCASE("types this agent does not run are skipped and counted") {

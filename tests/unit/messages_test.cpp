@@ -14,6 +14,7 @@
 
 #include "common/messages/ack.h"
 #include "common/messages/assign.h"
+#include "common/messages/check.h"
 #include "common/messages/peer.h"
 #include "common/messages/results.h"
 #include "common/messages/status.h"
@@ -216,10 +217,10 @@ TEST_CASE("assign: round-trips, with every check type") {
   a.peers = {{"ams-2", "198.51.100.7", 7777, {"udp"}, 10},
              {"par-3", "2001:db8::3", 17777, {"udp", "icmp"}, 86400}};
   a.checks = {
-      {"web-home", "http", "https://example.org/", "", 0, "", 30, 5000},
-      {"db-port", "tcp", "", "db.example.org", 5432, "", 60, 3000},
-      {"dns-www", "dns", "", "192.0.2.53", 0, "www.example.org", 60, 2000},
-      {"gw", "icmp", "", "192.0.2.1", 0, "", 1, 0},
+      {"web-home", "http", "https://example.org/", "", 0, "", 30, 5000, {200, 204}, "Welcome"},
+      {"db-port", "tcp", "", "db.example.org", 5432, "", 60, 3000, {}, ""},
+      {"dns-www", "dns", "", "192.0.2.53", 0, "www.example.org", 60, 2000, {}, ""},
+      {"gw", "icmp", "", "192.0.2.1", 0, "", 1, 0, {}, ""},
   };
   auto d = decode_assign(encode(a));
   REQUIRE_MESSAGE(d.ok(), d.error());
@@ -229,6 +230,68 @@ TEST_CASE("assign: round-trips, with every check type") {
   CHECK_FALSE(j["checks"][0].contains("port"));  // unset fields are left out
   CHECK_FALSE(j["checks"][0].contains("host"));
   CHECK(j["checks"][1]["port"] == 5432);
+  CHECK(j["checks"][0]["expect_status"] == json::array({200, 204}));
+  CHECK(j["checks"][0]["expect_keyword"] == "Welcome");
+  CHECK_FALSE(j["checks"][1].contains("expect_status"));  // empty: any 2xx, left out
+  CHECK_FALSE(j["checks"][1].contains("expect_keyword"));
+}
+
+TEST_CASE("check: http expectations reach the assignment untouched") {
+  auto c = decode_check(R"({"v":1,"check":"web-home","type":"http","url":"https://example.org/",
+    "interval_s":30,"expect_status":[200,301],"expect_keyword":"Welcome home"})");
+  REQUIRE_MESSAGE(c.ok(), c.error());
+  CHECK(c->expect_status == std::vector<uint16_t>{200, 301});
+  CHECK(c->expect_keyword == "Welcome home");
+  CHECK(*decode_check(encode(*c)) == *c);
+
+  CheckTarget t = check_target(*c);
+  CHECK(t.expect_status == c->expect_status);
+  CHECK(t.expect_keyword == c->expect_keyword);
+  Assign a;
+  a.agent = "fra-1";
+  a.checks = {t};
+  auto back = decode_assign(encode(a));
+  REQUIRE_MESSAGE(back.ok(), back.error());
+  CHECK(back->checks.at(0) == t);
+
+  // One code is shorthand for a list of one; the encoder writes the list.
+  auto one = decode_check(R"({"v":1,"check":"w","type":"http","url":"http://a/","interval_s":1,
+    "expect_status":503})");
+  REQUIRE_MESSAGE(one.ok(), one.error());
+  CHECK(one->expect_status == std::vector<uint16_t>{503});
+  CHECK(json::parse(encode(*one))["expect_status"] == json::array({503}));
+  // Absent: any 2xx, no keyword (checks written before these fields).
+  auto plain = decode_check(R"({"v":1,"check":"w","type":"http","url":"http://a/","interval_s":1})");
+  REQUIRE(plain.ok());
+  CHECK(plain->expect_status.empty());
+  CHECK(plain->expect_keyword.empty());
+  CHECK(check_target(*plain).expect_status.empty());
+}
+
+TEST_CASE("check and assign: http expectations are checked like any field") {
+  json check = json::parse(R"({"v":1,"check":"w","type":"http","url":"http://a/","interval_s":1,
+    "expect_status":[200],"expect_keyword":"ok"})");
+  auto decode_check_text = [](std::string_view p) { return decode_check(p); };
+  check_rejections(check, decode_check_text, {
+      {"status 99", set("/expect_status/0", 99), "out of range: 'expect_status'"},
+      {"status 600", set("/expect_status/0", 600), "out of range: 'expect_status'"},
+      {"status a string", set("/expect_status/0", "200"), "'expect_status'"},
+      {"single status 0", set("/expect_status", 0), "out of range: 'expect_status'"},
+      {"status an object", set("/expect_status", json::object()), "'expect_status'"},
+      {"17 statuses", set("/expect_status", json(std::vector<int>(17, 200))),
+       "too many items in 'expect_status'"},
+      {"keyword 257 bytes", set("/expect_keyword", std::string(257, 'k')),
+       "string too long for 'expect_keyword'"},
+      {"keyword with NUL", set("/expect_keyword", std::string("a\0b", 3)), "'expect_keyword'"},
+      {"keyword a number", set("/expect_keyword", 1), "'expect_keyword'"},
+  });
+  json assign = assign_json();
+  assign["checks"][0]["expect_status"] = json::array({200});
+  check_rejections(assign, decode_assign, {
+      {"assigned status 600", set("/checks/0/expect_status/0", 600), "out of range: 'expect_status'"},
+      {"assigned keyword too long", set("/checks/0/expect_keyword", std::string(257, 'k')),
+       "string too long for 'expect_keyword'"},
+  });
 }
 
 TEST_CASE("assign: an empty assignment round-trips; checks may be absent") {

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "common/messages/results.h"
+#include "common/messages/results_fast.h"
 #include "receiver/store_writer.h"
 
 using namespace mutuo;
@@ -69,6 +70,17 @@ int main(int argc, char** argv) {
   }
   double decode_s = seconds_since(t0);
 
+  t0 = Clock::now();
+  for (const auto& p : payloads) {
+    ResultBatch b;
+    if (!try_decode_results_fast(p, &b)) {
+      std::fprintf(stderr, "fast decoder did not take a batch\n");
+      return 1;
+    }
+    sink += b.results.size();
+  }
+  double fast_s = seconds_since(t0);
+
   // The receiver writes whatever queued up during the previous write as one
   // group; 50 batches per group is what it reaches under load.
   auto store_rate = [&](bool sync, std::size_t group) -> double {
@@ -105,6 +117,8 @@ int main(int argc, char** argv) {
   std::printf("  bare JSON parse (baseline): %8.0f results/s\n", results / parse_s);
   std::printf("  decode + validate:          %8.0f results/s  (%.2fx the baseline's time)\n",
               results / decode_s, decode_s / parse_s);
+  std::printf("  fast decode + validate:     %8.0f results/s  (%.2fx the baseline's time)\n",
+              results / fast_s, fast_s / parse_s);
   std::printf("  store write, 1 batch per synced write:    %8.0f results/s\n", one_sync);
   std::printf("  store write, 50 batches per synced write:  %8.0f results/s\n", group_sync);
   std::printf("  store write, 50 batches, WAL not synced:   %8.0f results/s\n", group_nosync);

@@ -102,6 +102,8 @@ def main():
     ap.add_argument("--bin-dir", required=True)
     ap.add_argument("--results", type=int, default=1_000_000)
     ap.add_argument("--per-batch", type=int, default=64)
+    ap.add_argument("--perf-out", help="record a perf profile (call graphs) of the receiver's "
+                    "queued drain into this file")
     args = ap.parse_args()
     results = args.results // (AGENTS * args.per_batch) * AGENTS * args.per_batch
 
@@ -137,8 +139,15 @@ def main():
         publish(sys_, files)
         t0 = time.monotonic()
         receiver = sys_.spawn("receiver", argv)
+        perf = None
+        if args.perf_out:
+            perf = subprocess.Popen(["perf", "record", "-g", "-q", "-o", args.perf_out, "-p",
+                                     str(receiver.pid)])
         wait_until("every result stored", lambda: stored(metrics_port) >= results, 180, 0.02)
         recv_s = time.monotonic() - t0
+        if perf:
+            perf.send_signal(2)
+            perf.wait(timeout=60)
         recv_cpu_s = cpu_seconds(receiver.pid)
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as r:
             metrics = r.read().decode()

@@ -3,6 +3,7 @@
 dnsmasq on a loopback port. Each fixture is stopped by close(); processes are
 started through the harness System, which stops them by PID."""
 
+import calendar
 import http.server
 import os
 import socket
@@ -43,11 +44,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    # The default listen backlog of 5 drops the SYNs of a round's parallel
+    # connections beyond it: the client retries after 1 s, past the timeout.
+    request_queue_size = 128
+
+
 class HttpServer:
     """A threaded HTTP server on 127.0.0.1; with cert/key, HTTPS."""
 
     def __init__(self, cert=None, key=None):
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         # A client that gives up (the agent's timeout) is expected: no traceback.
         self.server.handle_error = lambda request, address: None
@@ -67,6 +74,13 @@ class HttpServer:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def cert_not_after(cert):
+    """The certificate's notAfter as Unix seconds (read by openssl, not by the agent)."""
+    out = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-in", cert], check=True,
+                         capture_output=True, text=True, timeout=30).stdout.strip()
+    return calendar.timegm(time.strptime(out.split("=", 1)[1], "%b %d %H:%M:%S %Y GMT"))
 
 
 def make_cert(directory, name, days):
@@ -117,8 +131,9 @@ def closed_port():
 
 
 def start_dnsmasq(system, records):
-    """dnsmasq on 127.0.0.1:<port> answering `records` ({name: ipv4}) and NXDOMAIN
-    for anything else under mutuo.test. Returns the port."""
+    """dnsmasq on 127.0.0.1:<port> answering `records` ({name: ipv4}, or {name:
+    [address, ...]} for one record per address, A or AAAA) and NXDOMAIN for
+    anything else under mutuo.test. Returns the port."""
     port = free_port(socket.SOCK_DGRAM)
     argv = ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
             "--listen-address=127.0.0.1", "--bind-interfaces", f"--port={port}",
@@ -126,7 +141,10 @@ def start_dnsmasq(system, records):
     if os.geteuid() == 0:
         argv.append("--user=root")
     for name, ip in records.items():
-        argv.append(f"--address=/{name}/{ip}")
+        if isinstance(ip, list):
+            argv.extend(f"--host-record={name},{a}" for a in ip)
+        else:
+            argv.append(f"--address=/{name}/{ip}")
     system.spawn("dnsmasq", argv)
 
     def answers():

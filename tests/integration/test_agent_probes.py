@@ -3,13 +3,19 @@
 One agent is handed, through a retained assign/{agent} (published here as the
 tracker would), a UDP echo peer behind a lossy relay and one check of every
 kind against real servers this test starts on loopback: HTTP (ok, 404,
-redirect, slow), HTTPS (trusted, expiring in 5 days, untrusted) with
-certificates made by openssl, an open and a closed TCP port, dnsmasq (a name it
-knows and one it does not), and ICMP to 127.0.0.1. Every figure the agent
-publishes on results/{agent} is checked against what the target did. A second
-agent runs without privileges (as nobody, when the test runs as root): its ICMP
-results say "unsupported" unless the host allows unprivileged ICMP, never a
-fake figure.
+redirect, slow, an expected status and a body keyword that match and that do
+not), HTTPS (trusted, expiring in 5 days, untrusted) with certificates made by
+openssl, an open and a closed TCP port, dnsmasq (a name with one address, one
+with three, one with only an IPv6 address, one it does not know), and ICMP to
+127.0.0.1. Every figure the agent publishes on results/{agent} is checked
+against what the target did (the certificates' days left against their
+notAfter as openssl reads it, the DNS answer counts against the records
+served). A second agent runs without privileges (as nobody, when the test runs
+as root): its ICMP results say "unsupported" unless the host allows
+unprivileged ICMP, never a fake figure. Last, the real tracker takes over:
+http checks with expectations, published on checks/{id} as the dashboard would,
+reach the agent through the tracker's assign/{agent} untouched and are judged
+as the server answered.
 """
 
 import argparse
@@ -19,7 +25,7 @@ import subprocess
 import sys
 import time
 
-from agent_fixtures import HttpServer, OpenPort, closed_port, make_cert, start_dnsmasq
+from agent_fixtures import HttpServer, OpenPort, cert_not_after, closed_port, make_cert, start_dnsmasq
 from harness import System, free_port, log, wait_until
 from lossy_relay import LossyRelay
 
@@ -68,6 +74,52 @@ def check(c, kind, interval=INTERVAL_S, timeout_ms=1000, **fields):
     return {"check": c, "type": kind, "interval_s": interval, "timeout_ms": timeout_ms, **fields}
 
 
+def through_tracker(s, web):
+    """checks/{id} with http expectations -> the real tracker -> assign/prober ->
+    the prober's http probe -> results/prober."""
+    s.provision("service", "dashboard")  # the account that may publish checks
+    published = {
+        "via-tracker-match": {"url": web.url("/missing"), "expect_status": 404,  # shorthand
+                              "expect_keyword": "nothing here"},
+        "via-tracker-status": {"url": web.url("/ok"), "expect_status": [503]},
+        "via-tracker-keyword": {"url": web.url("/ok"), "expect_status": [200, 204],
+                                "expect_keyword": "not in the body"},
+    }
+    for cid, fields in published.items():
+        payload = {"v": 1, "check": cid, "type": "http", "interval_s": INTERVAL_S, "timeout_ms": 1000,
+                   "observers": 1, "agents": ["prober"], **fields}
+        rc, out = s.mqtt_pub("dashboard", f"mutuo/v1/checks/{cid}", json.dumps(payload), retain=True)
+        assert rc == 0, out
+    # The tracker account exists (this test published assignments with it).
+    s.spawn("tracker", [s.program("tracker/mutuo-tracker"), "--broker", s.broker_uri,
+                        "--token-file", s.token_file("tracker"), "--interval-s", str(INTERVAL_S),
+                        "--settle-ms", "500"])
+
+    def assigned():
+        raw = s.retained("mutuo/v1/assign/prober").get("mutuo/v1/assign/prober")
+        a = json.loads(raw) if raw else {}
+        checks = {c["check"]: c for c in a.get("checks", [])}
+        return (a, checks) if a.get("rev", 0) > 1 and set(published) <= set(checks) else None
+    a, checks = wait_until("the tracker's assignment with the checks", assigned, 20)
+    for cid, fields in published.items():
+        status = fields.get("expect_status")
+        assert checks[cid].get("expect_status") == (status if isinstance(status, list) else [status]), checks
+        assert checks[cid].get("expect_keyword") == fields.get("expect_keyword"), checks
+        assert checks[cid]["url"] == fields["url"], checks
+    log(f"tracker rev {a['rev']}: the checks' expectations reached assign/prober untouched")
+
+    got = latest_by_target(results_of(s, "prober", 2 * INTERVAL_S + 2))
+    for cid in published:
+        assert (cid, "http") in got, f"no result for {cid}: {sorted(got)}"
+    match = got[("via-tracker-match", "http")]
+    assert match["ok"] and match["status"] == 404, match
+    status = got[("via-tracker-status", "http")]
+    assert not status["ok"] and status["error"] == "status 200, expected 503", status
+    keyword = got[("via-tracker-keyword", "http")]
+    assert not keyword["ok"] and keyword["status"] == 200 and keyword["error"] == "keyword not found", keyword
+    log("through the tracker: expected 404 + keyword ok; 200 vs 503 and a missing keyword fail with reasons")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin-dir", required=True)
@@ -87,7 +139,9 @@ def main():
         servers = [HttpServer(), HttpServer(*good), HttpServer(*short), HttpServer(*stranger)]
         web, web_tls, web_short, web_stranger = servers
         open_port = OpenPort()
-        dns_port = start_dnsmasq(s, {"www.mutuo.test": "127.0.0.5"})
+        dns_port = start_dnsmasq(s, {"www.mutuo.test": "127.0.0.5",
+                                     "multi.mutuo.test": ["127.0.0.6", "127.0.0.7", "127.0.0.8"],
+                                     "v6only.mutuo.test": ["::1"]})
 
         config = os.path.join(s.dir, "echoer.toml")  # options from a config file, flags win
         with open(config, "w") as f:
@@ -106,6 +160,10 @@ def main():
                 check("web-missing", "http", url=web.url("/missing")),
                 check("web-redirect", "http", url=web.url("/redirect")),
                 check("web-slow", "http", timeout_ms=700, url=web.url("/slow")),
+                check("web-expect-404", "http", url=web.url("/missing"), expect_status=[404]),
+                check("web-expect-other", "http", url=web.url("/ok"), expect_status=[204, 301]),
+                check("web-keyword", "http", url=web.url("/ok"), expect_keyword="mutuo agent test"),
+                check("web-no-keyword", "http", url=web.url("/ok"), expect_keyword="not in the body"),
                 check("tls-ok", "http", url=web_tls.url("/ok")),
                 check("tls-short", "http", url=web_short.url("/ok")),
                 check("tls-stranger", "http", url=web_stranger.url("/ok")),
@@ -113,6 +171,8 @@ def main():
                 check("tcp-closed", "tcp", host="127.0.0.1", port=closed_port()),
                 check("dns-known", "dns", name="www.mutuo.test", host="127.0.0.1", port=dns_port),
                 check("dns-unknown", "dns", name="missing.mutuo.test", host="127.0.0.1", port=dns_port),
+                check("dns-multi", "dns", name="multi.mutuo.test", host="127.0.0.1", port=dns_port),
+                check("dns-nodata", "dns", name="v6only.mutuo.test", host="127.0.0.1", port=dns_port),
                 check("ping-lo", "icmp", host="127.0.0.1")])
 
         unprivileged = os.geteuid() == 0
@@ -170,6 +230,27 @@ def main():
         assert "status" not in stranger_r, stranger_r
         log("http/https: ok, 404, redirect, timeout, trusted, expiring and untrusted certificates as served")
 
+        # Days left, as openssl reads the served certificate's notAfter: the agent
+        # measures during the round that starts at ts and rounds down to 0.01 day.
+        assert "cert_days_left" not in ok, ok  # plain http has no certificate
+        for result, (cert, _), days in ((tls, good, 30), (expiring, short, 5)):
+            expected = (cert_not_after(cert) - result["ts"] / 1000) / 86400
+            assert expected - 0.011 <= result["cert_days_left"] <= expected + 1e-6, (expected, result)
+            assert days - 0.1 < result["cert_days_left"] <= days, result
+        log(f"certificate days left: {tls['cert_days_left']} (30-day cert), "
+            f"{expiring['cert_days_left']} (5-day cert), as openssl reads them")
+
+        match404 = r("web-expect-404", "http")
+        assert match404["ok"] and match404["status"] == 404 and "error" not in match404, match404
+        other = r("web-expect-other", "http")
+        assert not other["ok"] and other["status"] == 200, other
+        assert other["error"] == "status 200, expected 204 or 301", other
+        kw = r("web-keyword", "http")
+        assert kw["ok"] and kw["status"] == 200 and kw["bytes"] == 32, kw
+        no_kw = r("web-no-keyword", "http")
+        assert not no_kw["ok"] and no_kw["status"] == 200 and no_kw["error"] == "keyword not found", no_kw
+        log("expected status and keyword: matches pass, mismatches fail with the reason")
+
         t_open = r("tcp-open", "tcp")
         assert t_open["ok"] and 0 <= t_open["ms"]["connect"] < 1000, t_open
         assert open_port.accepted > 0
@@ -177,9 +258,18 @@ def main():
         assert not t_closed["ok"] and t_closed["error"] == "refused", t_closed
         known = r("dns-known", "dns")
         assert known["ok"] and known["status"] == 0 and known["ms"]["total"] >= 0, known
+        assert known["answers"] == 1, known
         unknown = r("dns-unknown", "dns")
         assert not unknown["ok"] and unknown["status"] == 3 and unknown["error"] == "nxdomain", unknown
-        log("tcp open/closed and dns known/unknown as served")
+        assert unknown["answers"] == 0, unknown
+        multi = r("dns-multi", "dns")
+        assert multi["ok"] and multi["status"] == 0 and multi["answers"] == 3, multi
+        # 12-byte header, the question (18 + 4), three 16-byte A records after it.
+        assert multi["bytes"] == 12 + 22 + 3 * 16, multi
+        nodata = r("dns-nodata", "dns")
+        assert not nodata["ok"] and nodata["status"] == 0 and nodata["answers"] == 0, nodata
+        assert nodata["error"] == "no answers", nodata
+        log("tcp open/closed and dns known/unknown/3 answers/no A record as served")
 
         ping = r("ping-lo", "icmp")
         if "error" in ping:
@@ -210,6 +300,8 @@ def main():
         with open(s.log_path("prober")) as f:
             assert any("status: connected" in l for l in f), "no periodic status line"
         log("--status prints the metrics; the periodic status line is logged")
+
+        through_tracker(s, web)
 
         relay.close()
         open_port.close()

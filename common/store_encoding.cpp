@@ -19,8 +19,13 @@ enum : uint32_t {
   kPhases = 1 << 6,  // count, then (name code | name), µs
   kBytes = 1 << 7,
   kError = 1 << 8,  // length, text
+  kAnswers = 1 << 9,
+  kCertDays = 1 << 10,  // zigzag, thousandths of a day
 };
-constexpr uint32_t kKnownBits = (1 << 9) - 1;
+constexpr uint32_t kKnownBits = (1 << 11) - 1;
+
+uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
 // Phase names the probes use, stored as one small number; others by name.
 constexpr std::array<std::string_view, 6> kPhaseNames = {"dns",  "connect", "tls",
@@ -72,6 +77,8 @@ void encode_result(const ProbeResult& r, std::string& out) {
   if (!r.phase_ms.empty()) bits |= kPhases;
   if (r.bytes) bits |= kBytes;
   if (!r.error.empty()) bits |= kError;
+  if (r.answers) bits |= kAnswers;
+  if (r.cert_days_left) bits |= kCertDays;
   put_varint(out, bits);
   if (bits & kCounts) {
     put_varint(out, *r.sent);
@@ -108,6 +115,8 @@ void encode_result(const ProbeResult& r, std::string& out) {
     put_varint(out, r.error.size());
     out.append(r.error);
   }
+  if (bits & kAnswers) put_varint(out, *r.answers);
+  if (bits & kCertDays) put_varint(out, zigzag(std::llround(*r.cert_days_left * 1000.0)));
 }
 
 Result<bool> decode_result(std::string_view in, ProbeResult* r) {
@@ -159,6 +168,14 @@ Result<bool> decode_result(std::string_view in, ProbeResult* r) {
   if (bits & kError) {
     uint64_t len = 0;
     if (!get_varint(&in, &len) || !get_bytes(&in, len, &r->error)) return truncated;
+  }
+  if (bits & kAnswers) {
+    if (!get_varint(&in, &v)) return truncated;
+    r->answers = static_cast<uint32_t>(v);
+  }
+  if (bits & kCertDays) {
+    if (!get_varint(&in, &v)) return truncated;
+    r->cert_days_left = static_cast<double>(unzigzag(v)) / 1000.0;
   }
   if (!in.empty()) return Error{"stored result has trailing bytes"};
   return true;

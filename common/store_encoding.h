@@ -6,8 +6,8 @@
 //
 // Quantization: every time in ms is rounded to the nearest microsecond, so a
 // value with at most three decimals (11.2, 0.125) reads back exactly; finer
-// values come back rounded. Counts, flags, status, bytes and the error text are
-// kept exactly.
+// values come back rounded. Counts, flags, status, bytes, DNS answers and the
+// error text are kept exactly; certificate days to a thousandth of a day.
 #pragma once
 
 #include <cstdint>

@@ -35,12 +35,33 @@ uint64_t LogHistogram::bucket_high(int bucket) {
 }
 
 void LogHistogram::add(uint64_t v, uint64_t n) {
-  counts_[bucket_of(v)] += n;
+  const int b = bucket_of(v);
+  auto it = std::lower_bound(counts_.begin(), counts_.end(), b,
+                             [](const std::pair<int, uint64_t>& e, int x) { return e.first < x; });
+  if (it != counts_.end() && it->first == b) {
+    it->second += n;
+  } else {
+    counts_.insert(it, {b, n});
+  }
   total_ += n;
 }
 
 void LogHistogram::merge(const LogHistogram& other) {
-  for (const auto& [b, n] : other.counts_) counts_[b] += n;
+  if (other.counts_.empty()) return;
+  std::vector<std::pair<int, uint64_t>> merged;
+  merged.reserve(counts_.size() + other.counts_.size());
+  auto a = counts_.cbegin(), b = other.counts_.cbegin();
+  while (a != counts_.cend() || b != other.counts_.cend()) {
+    if (b == other.counts_.cend() || (a != counts_.cend() && a->first < b->first)) {
+      merged.push_back(*a++);
+    } else if (a == counts_.cend() || b->first < a->first) {
+      merged.push_back(*b++);
+    } else {
+      merged.emplace_back(a->first, a->second + b->second);
+      ++a, ++b;
+    }
+  }
+  counts_ = std::move(merged);
   total_ += other.total_;
 }
 
@@ -73,13 +94,14 @@ bool LogHistogram::decode(std::string_view* in) {
   total_ = 0;
   uint64_t entries = 0;
   if (!get_varint(in, &entries) || entries > kMaxBucket) return false;
+  counts_.reserve(entries);
   uint64_t bucket = 0;
   for (uint64_t i = 0; i < entries; ++i) {
     uint64_t delta = 0, n = 0;
     if (!get_varint(in, &delta) || !get_varint(in, &n)) return false;
     bucket += delta;
     if (bucket > kMaxBucket || (i > 0 && delta == 0)) return false;
-    counts_[static_cast<int>(bucket)] = n;
+    counts_.emplace_back(static_cast<int>(bucket), n);  // strictly increasing, checked above
     total_ += n;
   }
   return true;

@@ -59,6 +59,22 @@ TEST_CASE("a service check with phases, status, bytes and an error reads back ex
   CHECK(round_trip(r) == r);
 }
 
+TEST_CASE("DNS answers and certificate days (negative once expired) read back") {
+  ProbeResult r;
+  r.kind = TargetKind::kCheck;
+  r.probe = "dns";
+  r.ok = true;
+  r.status = 0;
+  r.answers = 12;
+  CHECK(round_trip(r) == r);
+  r.probe = "http";
+  r.answers.reset();
+  for (double days : {61.42, 0.0, -3.5, 3'000'000.0, -3'000'000.0}) {
+    r.cert_days_left = days;
+    CHECK(round_trip(r) == r);
+  }
+}
+
 TEST_CASE("finer than a microsecond is rounded to the nearest microsecond") {
   ProbeResult r = udp(11.9);
   r.jitter_ms = 0.0004;

@@ -12,6 +12,7 @@ pkgs=(build-essential cmake pkg-config python3 ca-certificates
       libmosquitto-dev)  # bench/sim: thousands of simulated agents on one epoll loop
 if [ "${1:-run}" = test ]; then
   pkgs+=(chromium clang libclang-rt-14-dev)  # clang: scripts/hardening.sh (fuzzers, sanitizers)
+  pkgs+=(faketime)  # tests/integration/test_drill_clock_jump.py: libfaketime moves an agent's clock
 fi
 
 missing=()

@@ -23,6 +23,52 @@ bool is_matrix_entry(const store::StoredResult& r) {
 
 }  // namespace
 
+json agent_presence_json(const AgentPresence& a, int64_t last_seen_ms) {
+  return {{"id", a.id},
+          {"state", a.online ? "online" : "offline"},
+          {"reason", a.online ? json(nullptr) : json(a.reason)},
+          {"version", a.version},
+          {"addrs", a.addrs},
+          {"labels", a.labels},
+          {"echo_port", a.echo_port},
+          {"last_seen", last_seen_ms},
+          {"since", a.since_ms}};
+}
+
+json cell_json(const std::string& observer, const std::string& target, const ProbeResult& r,
+               int64_t now_ms) {
+  json rtt = nullptr;
+  if (r.rtt_ms) rtt = {{"min", r.rtt_ms->min}, {"avg", r.rtt_ms->avg}, {"max", r.rtt_ms->max}};
+  json cell = {{"observer", observer},
+               {"target", target},
+               {"probe", r.probe},
+               {"ts", r.ts_ms},
+               {"age_ms", std::max<int64_t>(0, now_ms - r.ts_ms)},
+               {"sent", or_null(r.sent)},
+               {"recv", or_null(r.recv)},
+               {"loss", or_null(r.loss())},
+               {"rtt_ms", std::move(rtt)},
+               {"jitter_ms", or_null(r.jitter_ms)}};
+  if (!r.error.empty()) cell["error"] = r.error;
+  return cell;
+}
+
+json check_result_json(const std::string& check, const std::string& observer,
+                       const ProbeResult& r, int64_t now_ms) {
+  json j = {{"check", check},
+            {"observer", observer},
+            {"probe", r.probe},
+            {"ts", r.ts_ms},
+            {"age_ms", std::max<int64_t>(0, now_ms - r.ts_ms)},
+            {"ok", or_null(r.ok)},
+            {"status", or_null(r.status)},
+            {"ms", r.phase_ms},
+            {"loss", or_null(r.loss())}};
+  if (r.rtt_ms) j["rtt_ms"] = {{"min", r.rtt_ms->min}, {"avg", r.rtt_ms->avg}, {"max", r.rtt_ms->max}};
+  if (!r.error.empty()) j["error"] = r.error;
+  return j;
+}
+
 json agents_json(const std::vector<AgentPresence>& agents,
                  const std::vector<store::StoredResult>& latest, int64_t now_ms,
                  bool broker_connected) {
@@ -38,15 +84,7 @@ json agents_json(const std::vector<AgentPresence>& agents,
     if (auto it = newest_result.find(a.id); it != newest_result.end()) {
       last_seen = std::max(last_seen, it->second);
     }
-    list.push_back({{"id", a.id},
-                    {"state", a.online ? "online" : "offline"},
-                    {"reason", a.online ? json(nullptr) : json(a.reason)},
-                    {"version", a.version},
-                    {"addrs", a.addrs},
-                    {"labels", a.labels},
-                    {"echo_port", a.echo_port},
-                    {"last_seen", last_seen},
-                    {"since", a.since_ms}});
+    list.push_back(agent_presence_json(a, last_seen));
   }
   std::sort(list.begin(), list.end(),
             [](const json& x, const json& y) { return x["id"] < y["id"]; });
@@ -73,21 +111,7 @@ json matrix_json(const std::vector<AgentPresence>& agents,
 
   json cells = json::array();
   for (const auto* e : entries) {
-    const ProbeResult& r = e->result;
-    json rtt = nullptr;
-    if (r.rtt_ms) rtt = {{"min", r.rtt_ms->min}, {"avg", r.rtt_ms->avg}, {"max", r.rtt_ms->max}};
-    json cell = {{"observer", e->series.observer},
-                 {"target", e->series.target},
-                 {"probe", e->series.probe},
-                 {"ts", r.ts_ms},
-                 {"age_ms", std::max<int64_t>(0, now_ms - r.ts_ms)},
-                 {"sent", or_null(r.sent)},
-                 {"recv", or_null(r.recv)},
-                 {"loss", or_null(r.loss())},
-                 {"rtt_ms", std::move(rtt)},
-                 {"jitter_ms", or_null(r.jitter_ms)}};
-    if (!r.error.empty()) cell["error"] = r.error;
-    cells.push_back(std::move(cell));
+    cells.push_back(cell_json(e->series.observer, e->series.target, e->result, now_ms));
   }
   return {{"agents", json(ids)},
           {"cells", std::move(cells)},
@@ -141,5 +165,122 @@ json series_json(const store::SeriesId& series, int64_t from_ms, int64_t to_ms,
 }
 
 json error_json(const std::string& message) { return {{"error", message}}; }
+
+bool result_ok(const ProbeResult& r) {
+  if (r.ok) return *r.ok;
+  if (auto loss = r.loss()) return *loss < 1.0;
+  return r.error.empty();
+}
+
+json check_json(const std::string& id, const Check* definition, const Alert* alert,
+                const std::vector<const store::StoredResult*>& results, int64_t now_ms) {
+  std::vector<const store::StoredResult*> sorted = results;
+  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+    return a->result.ts_ms > b->result.ts_ms;
+  });
+  json list = json::array();
+  for (const auto* r : sorted) {
+    list.push_back(check_result_json(id, r->series.observer, r->result, now_ms));
+  }
+  std::string state = "pending";
+  if (alert != nullptr && alert->state != HealthState::kUnknown) {
+    state = std::string(to_string(alert->state));
+  } else if (!sorted.empty()) {
+    bool any_ok = std::any_of(sorted.begin(), sorted.end(),
+                              [](const auto* r) { return result_ok(r->result); });
+    state = any_ok ? "up" : "down";
+  }
+  return {{"id", id},
+          {"definition", definition ? json(*definition) : json(nullptr)},
+          {"state", state},
+          {"alert", alert ? json(*alert) : json(nullptr)},
+          {"latest", list.empty() ? json(nullptr) : list.front()},
+          {"results", std::move(list)}};
+}
+
+json alerts_json(const std::vector<std::pair<std::string, Alert>>& alerts) {
+  json list = json::array();
+  std::map<std::string, int> counts;
+  int open = 0;
+  for (const auto& [subject, a] : alerts) {
+    list.push_back(a);
+    ++counts[std::string(to_string(a.state))];
+    if (a.state == HealthState::kDown || a.state == HealthState::kDegraded ||
+        a.state == HealthState::kOffline) {
+      ++open;
+    }
+  }
+  return {{"alerts", std::move(list)}, {"counts", counts}, {"open", open}};
+}
+
+json matrix_compact_json(const std::vector<AgentPresence>& agents,
+                         const std::vector<store::StoredResult>& latest, int64_t now_ms,
+                         bool store_available) {
+  std::set<std::string> id_set;
+  for (const auto& a : agents) id_set.insert(a.id);
+  for (const auto& r : latest) {
+    if (!is_matrix_entry(r)) continue;
+    id_set.insert(r.series.observer);
+    id_set.insert(r.series.target);
+  }
+  std::vector<std::string> ids(id_set.begin(), id_set.end());
+  auto index = [&ids](const std::string& id) {
+    return std::lower_bound(ids.begin(), ids.end(), id) - ids.begin();
+  };
+  json cells = json::array();
+  for (const auto& e : latest) {
+    if (!is_matrix_entry(e)) continue;
+    const ProbeResult& r = e.result;
+    json row = json::array({index(e.series.observer), index(e.series.target), r.ts_ms,
+                            or_null(r.sent), or_null(r.recv)});
+    if (r.rtt_ms) {
+      row.push_back(r.rtt_ms->min);
+      row.push_back(r.rtt_ms->avg);
+      row.push_back(r.rtt_ms->max);
+    } else {
+      row.insert(row.end(), {nullptr, nullptr, nullptr});
+    }
+    row.push_back(or_null(r.jitter_ms));
+    row.push_back(r.error.empty() ? json(nullptr) : json(r.error));
+    cells.push_back(std::move(row));
+  }
+  return {{"agents", std::move(ids)},
+          {"fields", {"observer", "target", "ts", "sent", "recv", "min", "avg", "max", "jitter_ms",
+                      "error"}},
+          {"cells", std::move(cells)},
+          {"now", now_ms},
+          {"store_available", store_available}};
+}
+
+json live_agent_event(const AgentPresence& a) {
+  return {{"type", "agent"}, {"agent", agent_presence_json(a, a.seen_ms)}};
+}
+
+json live_agent_removed_event(const std::string& id) {
+  return {{"type", "agent_removed"}, {"id", id}};
+}
+
+json live_results_event(const ResultBatch& batch, int64_t now_ms) {
+  json cells = json::array(), checks = json::array();
+  for (const auto& r : batch.results) {
+    if (r.kind == TargetKind::kPeer && r.probe == kMatrixProbe) {
+      cells.push_back(cell_json(batch.agent, r.target, r, now_ms));
+    } else if (r.kind == TargetKind::kCheck) {
+      checks.push_back(check_result_json(r.target, batch.agent, r, now_ms));
+    }
+  }
+  return {{"type", "results"},
+          {"observer", batch.agent},
+          {"cells", std::move(cells)},
+          {"checks", std::move(checks)}};
+}
+
+json live_alert_event(const std::string& subject, const Alert* alert) {
+  return {{"type", "alert"}, {"subject", subject}, {"alert", alert ? json(*alert) : json(nullptr)}};
+}
+
+json live_check_event(const std::string& id, const Check* check) {
+  return {{"type", "check"}, {"id", id}, {"check", check ? json(*check) : json(nullptr)}};
+}
 
 }  // namespace mutuo::dashboard

@@ -19,6 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "common/messages/alert.h"
+#include "common/messages/check.h"
+#include "common/messages/results.h"
 #include "common/store_reader.h"
 #include "dashboard/presence_table.h"
 
@@ -55,5 +58,55 @@ const char* tier_name(store::Tier tier);
 
 // {"error": message}, the body of every API error answer.
 nlohmann::json error_json(const std::string& message);
+
+// One entry of "agents" in GET /api/agents.
+nlohmann::json agent_presence_json(const AgentPresence& a, int64_t last_seen_ms);
+
+// One matrix cell (the shape of "cells" in GET /api/matrix).
+nlohmann::json cell_json(const std::string& observer, const std::string& target,
+                         const ProbeResult& r, int64_t now_ms);
+
+// One check result: {"check","observer","probe","ts","age_ms","ok","status","ms",
+// "loss","rtt_ms" (icmp),"error" (when any)}.
+nlohmann::json check_result_json(const std::string& check, const std::string& observer,
+                                 const ProbeResult& r, int64_t now_ms);
+
+// GET /api/matrix?compact=1: the matrix for big meshes (200 x 200) in about a
+// third of the bytes: {"agents":[ids],"fields":[...],"cells":[[observer index,
+// target index, ts, sent, recv, min, avg, max, jitter_ms, error]],"now",
+// "store_available"}; indexes into "agents", absent values null.
+nlohmann::json matrix_compact_json(const std::vector<AgentPresence>& agents,
+                                   const std::vector<store::StoredResult>& latest,
+                                   int64_t now_ms, bool store_available);
+
+// Whether a result counts as a success: a check's verdict, else some reply came
+// back (loss < 100%), else no error.
+bool result_ok(const ProbeResult& r);
+
+// One check with its state: {"id","definition": check message | null,"state":
+// "up"|"down"|"degraded"|"unknown"|"pending","alert": alert | null,"latest": newest
+// result | null,"results":[check result, one per observer, newest first]}. The
+// state is the receiver's alert when it knows one (quorum of observers), else
+// "up" when the newest result of any observer succeeded, "down" when all the
+// newest ones failed, "pending" without results.
+nlohmann::json check_json(const std::string& id, const Check* definition, const Alert* alert,
+                          const std::vector<const store::StoredResult*>& results,
+                          int64_t now_ms);
+
+// GET /api/alerts: {"alerts":[alert message],"counts":{state: n},"open": n
+// (down, degraded or offline)}, alerts sorted by subject.
+nlohmann::json alerts_json(const std::vector<std::pair<std::string, Alert>>& alerts);
+
+// Live feed events (LiveFeed, GET /api/live), each {"type": ...}:
+//   agent          {"agent": as in /api/agents}            presence changed
+//   agent_removed  {"id"}                                   retained status cleared
+//   results        {"observer","cells":[cell],"checks":[check result]}  a result batch
+//   alert          {"subject","alert": alert message | null (cleared)}
+//   check          {"id","check": check message | null (deleted)}
+nlohmann::json live_agent_event(const AgentPresence& a);
+nlohmann::json live_agent_removed_event(const std::string& id);
+nlohmann::json live_results_event(const ResultBatch& batch, int64_t now_ms);
+nlohmann::json live_alert_event(const std::string& subject, const Alert* alert);
+nlohmann::json live_check_event(const std::string& id, const Check* check);
 
 }  // namespace mutuo::dashboard

@@ -2,8 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <optional>
+#include <set>
 
+#include "common/ids.h"
+#include "common/topics.h"
 #include "dashboard/api_json.h"
 #include "dashboard/random_token.h"
 
@@ -160,6 +164,7 @@ int64_t range_ms(std::string_view name) {
 }
 
 constexpr std::size_t kDefaultPoints = 720;
+constexpr int64_t kMatrixCacheMs = 1000;
 constexpr std::size_t kMaxPoints = 5000;
 
 }  // namespace
@@ -482,6 +487,200 @@ HttpResponse ApiRouter::tokens(const HttpRequest& req, const std::vector<std::st
   return json_response(200, {{"deleted", name}});
 }
 
+std::optional<std::string> ApiRouter::live_session(const HttpRequest& req) const {
+  if (!same_origin(req)) {
+    ++csrf_refused_;
+    return std::nullopt;
+  }
+  std::string id = cookie_value(req.cookie, kSessionCookie);
+  if (id.empty() || !sources_.sessions->find(id, sources_.now_ms())) {
+    ++unauthenticated_;
+    return std::nullopt;
+  }
+  return id;
+}
+
+bool ApiRouter::session_alive(const std::string& session_id) const {
+  return sources_.sessions->find(session_id, sources_.now_ms()).has_value();
+}
+
+HttpResponse ApiRouter::matrix(const HttpRequest& req) const {
+  std::string compact_text = query_param(req.query, "compact").value_or("0");
+  if (compact_text != "0" && compact_text != "1") return error(400, "compact must be 0 or 1");
+  const bool compact = compact_text == "1";
+  MatrixCache& cache = matrix_cache_[compact ? 1 : 0];
+  auto answer = [](std::shared_ptr<const std::string> body) {
+    HttpResponse r{200, kJson, "", {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}}};
+    r.shared_body = std::move(body);
+    return r;
+  };
+  std::shared_ptr<const std::string> cached;
+  {
+    std::lock_guard lock(cache.mu);
+    if (cache.body && sources_.now_ms() - cache.built_ms < kMatrixCacheMs) return answer(cache.body);
+    cached = cache.body;
+  }
+  // Stale or missing: one request rebuilds; the others keep answering the last
+  // one meanwhile (at most a build's time older).
+  std::unique_lock build(cache.build, std::try_to_lock);
+  if (!build.owns_lock()) {
+    if (cached) return answer(cached);
+    build.lock();
+    std::lock_guard lock(cache.mu);
+    if (cache.body && sources_.now_ms() - cache.built_ms < kMatrixCacheMs) return answer(cache.body);
+  }
+  auto agents = sources_.presence->snapshot();
+  auto store = sources_.store();
+  int64_t now = sources_.now_ms();
+  json j = compact ? matrix_compact_json(agents, store.latest, now, store.available)
+                   : matrix_json(agents, store.latest, now, store.available);
+  auto body = std::make_shared<const std::string>(
+      j.dump(-1, ' ', false, json::error_handler_t::replace));
+  {
+    std::lock_guard lock(cache.mu);
+    cache.body = body;
+    cache.built_ms = now;
+  }
+  return answer(body);
+}
+
+HttpResponse ApiRouter::check_answer(const std::string& id, int status) const {
+  std::optional<Check> def;
+  if (sources_.checks != nullptr) def = sources_.checks->get(id);
+  std::optional<Alert> alert;
+  if (sources_.alerts != nullptr) alert = sources_.alerts->get(alert_subject_check(id));
+  auto store = sources_.store();
+  std::vector<const store::StoredResult*> results;
+  for (const auto& r : store.latest) {
+    if (r.series.kind == TargetKind::kCheck && r.series.target == id) results.push_back(&r);
+  }
+  if (!def && results.empty() && !alert) return error(404, "no check '" + id + "'");
+  return json_response(status, check_json(id, def ? &*def : nullptr, alert ? &*alert : nullptr,
+                                          results, sources_.now_ms()));
+}
+
+HttpResponse ApiRouter::checks(const HttpRequest& req,
+                               const std::vector<std::string_view>& parts) const {
+  // parts: ["api", "checks", id?]
+  if (parts.size() == 2 && is_read(req.method)) {
+    std::map<std::string, std::vector<const store::StoredResult*>> results;
+    auto store = sources_.store();
+    for (const auto& r : store.latest) {
+      if (r.series.kind == TargetKind::kCheck) results[r.series.target].push_back(&r);
+    }
+    std::map<std::string, Check> defs;
+    if (sources_.checks != nullptr) {
+      for (auto& [id, c] : sources_.checks->snapshot()) defs.emplace(id, std::move(c));
+    }
+    std::set<std::string> ids;
+    for (const auto& [id, c] : defs) ids.insert(id);
+    for (const auto& [id, r] : results) ids.insert(id);
+    json list = json::array();
+    std::map<std::string, int> counts;
+    int64_t now = sources_.now_ms();
+    for (const auto& id : ids) {
+      auto def = defs.find(id);
+      std::optional<Alert> alert;
+      if (sources_.alerts != nullptr) alert = sources_.alerts->get(alert_subject_check(id));
+      json c = check_json(id, def == defs.end() ? nullptr : &def->second,
+                          alert ? &*alert : nullptr, results[id], now);
+      ++counts[c["state"].get<std::string>()];
+      list.push_back(std::move(c));
+    }
+    return json_response(200, {{"checks", std::move(list)}, {"counts", counts}, {"now", now}});
+  }
+  if (parts.size() == 3 && is_read(req.method)) return check_answer(std::string(parts[2]), 200);
+  if (sources_.checks == nullptr || !sources_.publish) {
+    return error(503, "checks cannot be changed: not connected to the bus");
+  }
+  std::string id;
+  if (parts.size() == 2) {
+    if (req.method != "POST") return method_not_allowed("GET, HEAD, POST");
+  } else {
+    id = std::string(parts[2]);
+    if (req.method == "DELETE") {
+      if (!sources_.checks->get(id)) return error(404, "no check '" + id + "'");
+      if (!sources_.publish({topics::check(id), "", 1, true})) {
+        return error(502, "the broker did not take the deletion; try again");
+      }
+      sources_.checks->erase(id);
+      spdlog::info("check {} deleted", id);
+      return json_response(200, {{"deleted", id}});
+    }
+    if (req.method != "PUT") return method_not_allowed("GET, HEAD, PUT, DELETE");
+  }
+  HttpResponse refusal;
+  auto body = json_body(req, &refusal);
+  if (!body) return refusal;
+  if (parts.size() == 2) {
+    id = string_field(*body, "id");
+    if (id.empty()) id = string_field(*body, "check");
+    if (id.empty()) return error(400, "give the check an id");
+    if (sources_.checks->get(id)) return error(409, "check '" + id + "' exists; PUT to change it");
+  } else if (auto given = string_field(*body, "id"); !given.empty() && given != id) {
+    return error(400, "the id in the body differs from the path");
+  }
+  if (!valid_id(id)) return error(400, "check ids are 1-63 of a-z, 0-9 and '-', starting with a letter or digit");
+  json message = *body;
+  message.erase("id");
+  message["v"] = 1;
+  message["check"] = id;
+  auto check = decode_check(message.dump(-1, ' ', false, json::error_handler_t::replace));
+  if (!check) return error(400, "invalid check: " + check.error());
+  bool existed = sources_.checks->get(id).has_value();
+  if (!sources_.publish({topics::check(id), encode(*check), 1, true})) {
+    return error(502, "the broker did not take the check; try again");
+  }
+  sources_.checks->set(id, *check);
+  spdlog::info("check {} ({}) {}", id, check->type, existed ? "changed" : "created");
+  return check_answer(id, parts.size() == 2 ? 201 : 200);
+}
+
+HttpResponse ApiRouter::agent_detail(const std::string& id) const {
+  auto presence = sources_.presence->get(id);
+  std::optional<AgentRecord> registered;
+  if (sources_.registrar != nullptr) {
+    for (auto& a : sources_.registrar->agents()) {
+      if (a.id == id) registered = std::move(a);
+    }
+  }
+  auto store = sources_.store();
+  int64_t now = sources_.now_ms();
+  json observed_by = json::array(), observes = json::array(), results = json::array();
+  int64_t newest = 0;
+  for (const auto& r : store.latest) {
+    const auto& sid = r.series;
+    if (sid.observer == id) newest = std::max(newest, r.result.ts_ms);
+    if (sid.kind == TargetKind::kPeer && sid.probe == kMatrixProbe) {
+      if (sid.target == id) observed_by.push_back(cell_json(sid.observer, id, r.result, now));
+      if (sid.observer == id) observes.push_back(cell_json(id, sid.target, r.result, now));
+    }
+    if (sid.observer == id || (sid.kind == TargetKind::kPeer && sid.target == id)) {
+      json j = sid.kind == TargetKind::kCheck
+                   ? check_result_json(sid.target, sid.observer, r.result, now)
+                   : cell_json(sid.observer, sid.target, r.result, now);
+      j["kind"] = sid.kind == TargetKind::kCheck ? "check" : "peer";
+      j["ok"] = result_ok(r.result);
+      results.push_back(std::move(j));
+    }
+  }
+  if (!presence && !registered && results.empty()) return error(404, "no agent '" + id + "'");
+  std::sort(results.begin(), results.end(),
+            [](const json& a, const json& b) { return a["ts"] > b["ts"]; });
+  std::optional<Alert> alert;
+  if (sources_.alerts != nullptr) alert = sources_.alerts->get(alert_subject_peer(id));
+  return json_response(
+      200, {{"id", id},
+            {"presence", presence ? agent_presence_json(*presence, std::max(presence->seen_ms, newest))
+                                  : json(nullptr)},
+            {"registered", registered ? agent_json(*registered) : json(nullptr)},
+            {"alert", alert ? json(*alert) : json(nullptr)},
+            {"observed_by", std::move(observed_by)},
+            {"observes", std::move(observes)},
+            {"results", std::move(results)},
+            {"now", now}});
+}
+
 ApiRouter::Counters ApiRouter::counters() const {
   return {failed_logins_.load(), rate_limited_.load(), unauthenticated_.load(),
           csrf_refused_.load(), role_refused_.load()};
@@ -528,12 +727,30 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
     return session_info(req);
   }
 
-  enum class Route { kAgents, kMatrix, kSeries, kLogout, kRegistry, kUsers, kTokens };
+  enum class Route {
+    kAgents,
+    kAgent,
+    kMatrix,
+    kSeries,
+    kLogout,
+    kRegistry,
+    kUsers,
+    kTokens,
+    kChecks,
+    kAlerts
+  };
   auto parts = split_path(path);
   Route route;
   bool admin_only = false;
   if (path == "/api/agents") {
     route = Route::kAgents;
+  } else if (parts.size() == 3 && parts[1] == "agents") {
+    route = Route::kAgent;
+  } else if (path == "/api/alerts") {
+    route = Route::kAlerts;
+  } else if (parts.size() >= 2 && parts.size() <= 3 && parts[1] == "checks") {
+    route = Route::kChecks;
+    admin_only = !is_read(method);
   } else if (path == "/api/matrix") {
     route = Route::kMatrix;
   } else if (path == "/api/series") {
@@ -552,7 +769,8 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
   } else {
     return error(404, "not found");
   }
-  if ((route == Route::kAgents || route == Route::kMatrix || route == Route::kSeries) &&
+  if ((route == Route::kAgents || route == Route::kAgent || route == Route::kMatrix ||
+       route == Route::kSeries || route == Route::kAlerts) &&
       !is_read(method)) {
     return method_not_allowed("GET, HEAD");
   }
@@ -601,11 +819,18 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
       return json_response(
           200, agents_json(agents, store.latest, sources_.now_ms(), sources_.broker_connected()));
     }
-    case Route::kMatrix: {
-      auto agents = sources_.presence->snapshot();
-      auto store = sources_.store();
-      return json_response(200,
-                           matrix_json(agents, store.latest, sources_.now_ms(), store.available));
+    case Route::kAgent:
+      return agent_detail(std::string(parts[2]));
+    case Route::kMatrix:
+      return matrix(req);
+    case Route::kChecks:
+      return checks(req, parts);
+    case Route::kAlerts: {
+      std::vector<std::pair<std::string, Alert>> list;
+      if (sources_.alerts != nullptr) list = sources_.alerts->snapshot();
+      json answer = alerts_json(list);
+      answer["now"] = sources_.now_ms();
+      return json_response(200, answer);
     }
     case Route::kSeries:
       return series(req);

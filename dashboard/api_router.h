@@ -7,14 +7,17 @@
 //   public:   GET / (the page), GET /healthz, GET /api/session, POST /api/login,
 //             GET /api/setup, POST /api/setup (first admin, with the one-time token)
 //   public:   GET /assets/uplot.js, GET /assets/uplot.css (the bundled chart library)
-//   any user: GET /api/agents, GET /api/matrix, GET /api/series, GET /api/registry,
-//             POST /api/logout
+//   any user: GET /api/agents, GET /api/agents/{id}, GET /api/matrix[?compact=1],
+//             GET /api/series, GET /api/registry, GET /api/checks,
+//             GET /api/checks/{id}, GET /api/alerts, POST /api/logout,
+//             GET /api/live (WebSocket, handled by HttpServer)
 //   admin:    GET/POST /api/tokens, DELETE /api/tokens/{name} (API tokens for
 //             scripts, sent as "Authorization: Bearer mutuo_..."; a token call
 //             needs no CSRF token and may not manage users or tokens),
 //             POST /api/registry, POST /api/registry/{id}/rotate|disable|enable,
 //             DELETE /api/registry/{id}, GET /api/users, POST /api/users,
-//             DELETE /api/users/{name}
+//             DELETE /api/users/{name}, POST /api/checks, PUT /api/checks/{id},
+//             DELETE /api/checks/{id} (published retained to checks/{id})
 // Every state-changing request (any method but GET and HEAD) other than login
 // and setup needs a live session cookie AND that session's CSRF token in the
 // X-CSRF-Token header; one with a foreign Origin is refused; a body must be
@@ -31,6 +34,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -39,11 +43,15 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/messages/alert.h"
+#include "common/messages/check.h"
+#include "common/mqtt_session.h"
 #include "dashboard/accounts.h"
 #include "dashboard/api_tokens.h"
 #include "dashboard/login_limiter.h"
 #include "dashboard/presence_table.h"
 #include "dashboard/registrar.h"
+#include "dashboard/retained_table.h"
 #include "dashboard/session_store.h"
 #include "dashboard/store_view.h"
 
@@ -70,6 +78,10 @@ struct HttpResponse {
   std::string content_type;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type/Length
+  // When set, sent instead of `body` (a cached answer shared by many requests).
+  std::shared_ptr<const std::string> shared_body{};
+
+  const std::string& payload() const { return shared_body ? *shared_body : body; }
 };
 
 // The one-time token that lets the first admin be created from the page when no
@@ -107,6 +119,11 @@ struct ApiSources {
   Registrar* registrar = nullptr;
   ApiTokens* tokens = nullptr;  // null: API tokens are refused
   SetupToken* setup = nullptr;
+  // The bus: retained alerts and checks as last received (null: empty lists and,
+  // for checks, 503 on changes) and how to publish a check (retained, QoS 1).
+  const RetainedTable<Alert>* alerts = nullptr;
+  RetainedTable<Check>* checks = nullptr;
+  std::function<bool(const MqttMessage&)> publish{};
   bool secure_cookies = false;     // add Secure to the cookie (behind a TLS proxy)
   std::string agent_broker_uri{};  // what the agent command line tells agents to use
   std::string agent_ca_file{};     // CA file path for that command line (may be empty)
@@ -128,6 +145,13 @@ class ApiRouter {
   HttpResponse handle(const HttpRequest& request) const;
   Counters counters() const;
 
+  // GET /api/live (the WebSocket upgrade, handled by HttpServer): the session id
+  // when the request has a live session cookie and no foreign Origin; nullopt
+  // (counted as refused) otherwise.
+  std::optional<std::string> live_session(const HttpRequest& request) const;
+  // Whether a session id is still logged in (the live feed asks before sending).
+  bool session_alive(const std::string& session_id) const;
+
  private:
   struct Caller;
   HttpResponse login(const HttpRequest& req) const;
@@ -139,8 +163,21 @@ class ApiRouter {
                       const std::string& caller) const;
   HttpResponse users(const HttpRequest& req, const std::vector<std::string_view>& parts) const;
   HttpResponse start_session(const UserRecord& user) const;
+  HttpResponse checks(const HttpRequest& req, const std::vector<std::string_view>& parts) const;
+  HttpResponse check_answer(const std::string& id, int status) const;
+  HttpResponse agent_detail(const std::string& id) const;
+  HttpResponse matrix(const HttpRequest& req) const;
 
   ApiSources sources_;
+  // GET /api/matrix answers, verbose [0] and compact [1], rebuilt at most once
+  // per kMatrixCacheMs: a 200-agent matrix is 40,000 cells.
+  struct MatrixCache {
+    std::mutex mu;  // guards body and built_ms
+    std::shared_ptr<const std::string> body;
+    int64_t built_ms = 0;
+    std::mutex build;  // held by the one request rebuilding it
+  };
+  mutable MatrixCache matrix_cache_[2];
   mutable std::atomic<uint64_t> failed_logins_{0}, rate_limited_{0}, unauthenticated_{0},
       csrf_refused_{0}, role_refused_{0};
   mutable LogLimiter refusal_log_{5, std::chrono::seconds(10)};

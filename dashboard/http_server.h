@@ -1,5 +1,9 @@
 // HttpServer: serves an ApiRouter over HTTP with CivetWeb. It serves no files:
-// every request goes to the router.
+// every request goes to the router, except the WebSocket at /api/live, which
+// joins the LiveFeed when ApiRouter::live_session() accepts its cookie.
+// Each open WebSocket holds one CivetWeb worker thread, so the number of live
+// clients is capped by the feed (LiveFeed::Limits::max_clients) well below the
+// thread count; a refused browser falls back to polling.
 //
 // Threading: start() and stop() from one thread; the router is called from
 // CivetWeb's worker threads.
@@ -10,6 +14,7 @@
 
 #include "common/result.h"
 #include "dashboard/api_router.h"
+#include "dashboard/live_feed.h"
 
 struct mg_context;
 struct mg_connection;
@@ -19,9 +24,11 @@ namespace mutuo::dashboard {
 class HttpServer {
  public:
   // Starts listening on `listen` (CivetWeb listening_ports syntax, e.g.
-  // "127.0.0.1:8470"). `router` must outlive the server.
+  // "127.0.0.1:8470"). `router` and `feed` (may be null: no WebSocket) must
+  // outlive the server.
   static Result<std::unique_ptr<HttpServer>> start(const std::string& listen,
-                                                   const ApiRouter& router);
+                                                   const ApiRouter& router,
+                                                   LiveFeed* feed = nullptr);
   ~HttpServer();  // stops if still running
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -33,10 +40,15 @@ class HttpServer {
   void stop();
 
  private:
-  explicit HttpServer(const ApiRouter& router) : router_(router) {}
+  HttpServer(const ApiRouter& router, LiveFeed* feed) : router_(router), feed_(feed) {}
   static int handle(mg_connection* conn, void* self);
+  static int ws_connect(const mg_connection* conn, void* self);
+  static void ws_ready(mg_connection* conn, void* self);
+  static int ws_data(mg_connection* conn, int bits, char* data, std::size_t len, void* self);
+  static void ws_close(const mg_connection* conn, void* self);
 
   const ApiRouter& router_;
+  LiveFeed* feed_;
   mg_context* ctx_ = nullptr;
   std::string url_;
 };

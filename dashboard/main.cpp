@@ -11,19 +11,24 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/mqtt_session.h"
 #include "common/process.h"
+#include "common/sd_notify.h"
 #include "common/topics.h"
 #include "common/version.h"
 #include "dashboard/accounts.h"
 #include "dashboard/api_router.h"
+#include "dashboard/bus_listener.h"
 #include "dashboard/dashboard_store.h"
 #include "dashboard/dynsec_admin.h"
 #include "dashboard/http_server.h"
+#include "dashboard/live_feed.h"
 #include "dashboard/login_limiter.h"
 #include "dashboard/presence_table.h"
 #include "dashboard/random_token.h"
 #include "dashboard/registrar.h"
+#include "dashboard/retained_table.h"
 #include "dashboard/session_store.h"
 #include "dashboard/store_view.h"
 #include "dashboard/web_assets.h"
@@ -102,6 +107,10 @@ int main(int argc, char** argv) {
   app.add_option("--session-hours", opt.session_hours, "how long a login lasts")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 24.0 * 30));
+  std::string metrics_listen = "127.0.0.1:9473";
+  app.add_option("--metrics-listen", metrics_listen,
+                 "serve Prometheus metrics on http://ADDR:PORT/metrics (loopback only; empty: off)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   mutuo::init_logging("dashboard", opt.log_level);
@@ -172,13 +181,18 @@ int main(int argc, char** argv) {
   mutuo::dashboard::DynsecAdmin dynsec(publish);
   mutuo::dashboard::Registrar registrar(data.get(), &dynsec, publish,
                                         [] { return mutuo::now_ms(); });
-  session.subscribe(mutuo::topics::kAllStatus, 1);
+  mutuo::dashboard::RetainedTable<mutuo::Alert> alerts;
+  mutuo::dashboard::RetainedTable<mutuo::Check> checks;
+  mutuo::dashboard::LiveFeed feed;
+  mutuo::dashboard::BusListener bus(&presence, &alerts, &checks, &feed,
+                                    [] { return mutuo::now_ms(); });
+  for (const char* filter : mutuo::dashboard::kBusTopics) session.subscribe(filter, 1);
   session.subscribe(mutuo::dashboard::kDynsecResponseTopic, 1);
-  session.on_message([&presence, &dynsec](const mutuo::MqttMessage& m) {
+  session.on_message([&bus, &dynsec](const mutuo::MqttMessage& m) {
     if (m.topic == mutuo::dashboard::kDynsecResponseTopic) {
       dynsec.on_response(m.payload);
     } else {
-      presence.apply(m.topic, m.payload, m.retained, mutuo::now_ms());
+      bus.on_message(m);
     }
   });
   session.on_connected([&registrar] { registrar.republish_all(); });
@@ -203,13 +217,16 @@ int main(int argc, char** argv) {
       .registrar = &registrar,
       .tokens = &api_tokens,
       .setup = &setup,
+      .alerts = &alerts,
+      .checks = &checks,
+      .publish = publish,
       .secure_cookies = opt.secure_cookies,
       .agent_broker_uri = opt.agent_broker.empty() ? opt.broker : opt.agent_broker,
       .agent_ca_file = opt.agent_ca_file,
   });
 
   mg_init_library(0);
-  auto started = mutuo::dashboard::HttpServer::start(opt.listen, router);
+  auto started = mutuo::dashboard::HttpServer::start(opt.listen, router, &feed);
   if (!started) {
     spdlog::error("{}", started.error());
     mg_exit_library();
@@ -217,6 +234,36 @@ int main(int argc, char** argv) {
   }
   auto server = std::move(started).value();
   spdlog::info("dashboard: {}", server->url());
+  // Prometheus metrics (docs/operating.md, "Metrics"), read at scrape time.
+  mutuo::metrics::Registry registry;
+  registry.add_collector([&presence, &router, &session](std::string& out) {
+    using mutuo::metrics::sample;
+    auto family = [&out](const char* name, const char* type, const char* help) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    };
+    int online = 0, offline = 0;
+    for (const auto& a : presence.snapshot()) ++(a.online ? online : offline);
+    family("mutuo_dashboard_agents", "gauge", "Agents known from presence, by state");
+    out += sample("mutuo_dashboard_agents", {{"state", "online"}}, online);
+    out += sample("mutuo_dashboard_agents", {{"state", "offline"}}, offline);
+    family("mutuo_dashboard_broker_connected", "gauge", "1 while connected to the broker");
+    out += sample("mutuo_dashboard_broker_connected", {}, session.connected() ? 1 : 0);
+    family("mutuo_dashboard_status_rejected_total", "counter", "Status messages refused");
+    out += sample("mutuo_dashboard_status_rejected_total", {}, presence.counters().rejected);
+    auto r = router.counters();
+    family("mutuo_dashboard_http_refused_total", "counter", "HTTP requests refused, by reason");
+    for (const auto& [reason, n] : {std::pair{"failed_login", r.failed_logins},
+                                    {"rate_limited", r.rate_limited},
+                                    {"unauthenticated", r.unauthenticated},
+                                    {"csrf", r.csrf_refused}, {"role", r.role_refused}})
+      out += sample("mutuo_dashboard_http_refused_total", {{"reason", reason}}, n);
+  });
+  std::unique_ptr<mutuo::metrics::MetricsServer> metrics_server;
+  if (!metrics_listen.empty()) {
+    auto metrics_started = mutuo::metrics::MetricsServer::start(metrics_listen, registry);
+    if (metrics_started) metrics_server = std::move(metrics_started).value();
+    if (!metrics_started) spdlog::error("{}; running without metrics", metrics_started.error());
+  }
   if (setup.active()) {
     // Shown once: whoever reads this log may create the first admin.
     spdlog::warn("no user yet: open {}#setup={} to create the first admin (one-time link)",
@@ -225,10 +272,15 @@ int main(int argc, char** argv) {
 
   session.start();
   spdlog::info("connecting to {} as {}", opt.broker, opt.id);
+  mutuo::systemd::Readiness readiness([&session] { return session.connected(); },
+                                      "serving " + server->url() + ", connected to " + opt.broker,
+                                      "serving " + server->url() + ", waiting for " + opt.broker);
 
   std::string signal = mutuo::wait_for_shutdown_signal();
+  readiness.stopping();
   spdlog::info("{} received, stopping", signal);
   server->stop();
+  metrics_server.reset();  // before mg_exit_library
   spdlog::debug("http server stopped");
   session.stop();
   spdlog::debug("mqtt session stopped");
@@ -239,6 +291,14 @@ int main(int argc, char** argv) {
       "origin, {} not admin",
       refused.failed_logins, refused.rate_limited, refused.unauthenticated, refused.csrf_refused,
       refused.role_refused);
+  auto live = feed.counters();
+  spdlog::info("live feed: {} clients accepted, {} refused (full), {} dropped (slow), {} dropped "
+               "(session ended), {} events, {} frames",
+               live.accepted, live.refused_full, live.dropped_slow, live.dropped_auth, live.events,
+               live.frames_sent);
+  auto bus_counters = bus.counters();
+  spdlog::info("bus: {} result batches, {} alerts, {} checks, {} rejected", bus_counters.results,
+               bus_counters.alerts, bus_counters.checks, bus_counters.rejected);
   auto counters = presence.counters();
   spdlog::info("stopped; status messages: {} applied, {} cleared, {} rejected", counters.updated,
                counters.cleared, counters.rejected);

@@ -70,6 +70,13 @@ std::vector<AgentPresence> PresenceTable::snapshot() const {
   return out;
 }
 
+std::optional<AgentPresence> PresenceTable::get(std::string_view id) const {
+  std::lock_guard lock(mu_);
+  auto it = agents_.find(id);
+  if (it == agents_.end()) return std::nullopt;
+  return it->second;
+}
+
 PresenceTable::Counters PresenceTable::counters() const {
   std::lock_guard lock(mu_);
   return counters_;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,9 @@ class PresenceTable {
 
   // All known agents, sorted by id.
   std::vector<AgentPresence> snapshot() const;
+
+  // One agent, or nullopt when unknown.
+  std::optional<AgentPresence> get(std::string_view id) const;
 
   Counters counters() const;
 

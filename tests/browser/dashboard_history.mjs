@@ -33,10 +33,13 @@ try {
         a, { timeout: 20000 });
   }
   const [o, t] = agents.filter((a) => a !== stopped);
-  await page.waitForSelector(`td[data-observer="${o}"][data-target="${stopped}"][data-loss="0"]`,
-                             { timeout: 30000 });
-  await page.waitForSelector(`td[data-observer="${o}"][data-target="${t}"][data-loss="0"]`,
-                             { timeout: 30000 });
+  // The matrix is a canvas: window.mutuoMatrix says what each cell shows.
+  const cellIs = (o, t, state) => page.waitForFunction(([o, t, state]) => {
+    const c = window.mutuoMatrix.cell(o, t);
+    return c.state === state && (state !== 'ok' || c.loss === 0);
+  }, [o, t, state], { timeout: 30000 });
+  await cellIs(o, stopped, 'ok');
+  await cellIs(o, t, 'ok');
   await page.screenshot({ path: `${shots}/overview.png`, fullPage: true });
 
   // The label filter narrows the agents table.
@@ -48,7 +51,16 @@ try {
                              agents.length, { timeout: 5000 });
 
   // History: click the cell, a uPlot chart with points from the raw tier.
-  await page.click(`td[data-observer="${o}"][data-target="${t}"]`);
+  await page.locator('#matrix').scrollIntoViewIfNeeded();
+  const at = await page.evaluate(([o, t]) => window.mutuoMatrix.point(o, t), [o, t]);
+  await page.mouse.move(at.x, at.y);
+  await page.waitForSelector('#matrix-tip:not([hidden])', { timeout: 5000 });
+  const tip = await page.textContent('#matrix-tip');
+  for (const want of ['RTT min / avg / max', 'loss: 0%', 'jitter', 'age']) {
+    if (!tip.includes(want)) throw new Error(`tooltip lacks "${want}": ${tip}`);
+  }
+  await page.screenshot({ path: `${shots}/matrix_tooltip.png` });
+  await page.mouse.click(at.x, at.y);
   await page.waitForSelector('#pair:not([hidden]) #pair-chart canvas', { timeout: 10000 });
   await page.waitForFunction(() => {
     const i = document.getElementById('pair-info');
@@ -65,16 +77,22 @@ try {
   await page.screenshot({ path: `${shots}/history_30d.png`, fullPage: true });
 
   // Live: a marker proves the page is not reloaded while the cell changes.
+  await page.waitForFunction(() => window.mutuoLive.connected, null, { timeout: 10000 });
+  const eventsBefore = await page.evaluate(() => window.mutuoLive.events);
   await page.evaluate(() => { window.__mutuoMarker = 1; });
+  const draws = await page.evaluate(() => window.mutuoMatrix.draws);
   console.log(`STOP ${stopped}`);
   await lines.next();
-  await page.waitForSelector(`td[data-observer="${o}"][data-target="${stopped}"][data-state="down"]`,
-                             { timeout: 30000 });
+  await cellIs(o, stopped, 'down');
+  if (await page.evaluate(() => window.mutuoMatrix.draws) <= draws) throw new Error('not redrawn');
   await page.waitForFunction(
       (id) => document.querySelector(`#agents tbody tr[data-agent="${id}"] .state`)
                   ?.textContent.trim() === 'offline',
       stopped, { timeout: 10000 });
   if (await page.evaluate(() => window.__mutuoMarker) !== 1) throw new Error('the page reloaded');
+  const pushed = await page.evaluate(() => window.mutuoLive.events) - eventsBefore;
+  if (pushed < 1) throw new Error('no event came over the live feed');
+  console.log(`browser: ${pushed} live events while the agent stopped`);
   await page.screenshot({ path: `${shots}/agent_stopped.png`, fullPage: true });
   if (errors.length) throw new Error('page errors: ' + errors.join('; '));
   if (foreign.length) throw new Error('requests elsewhere: ' + foreign.join(' '));

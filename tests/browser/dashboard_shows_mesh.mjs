@@ -29,8 +29,11 @@ try {
   for (const o of agents) {
     for (const t of agents) {
       if (o === t) continue;
-      await page.waitForSelector(`td[data-observer="${o}"][data-target="${t}"][data-loss="0"]`,
-                                 { timeout: 30000 });
+      // The matrix is a canvas: window.mutuoMatrix says what each cell shows.
+      await page.waitForFunction(([o, t]) => {
+        const c = window.mutuoMatrix.cell(o, t);
+        return c.state === 'ok' && c.loss === 0;
+      }, [o, t], { timeout: 30000 });
     }
   }
   await page.screenshot({ path: screenshot, fullPage: true });

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/process.h"
 #include "common/sd_notify.h"
 #include "common/version.h"
@@ -59,6 +60,10 @@ int main(int argc, char** argv) {
                  "gather changes arriving within this long into one round of publishes")
       ->capture_default_str()
       ->check(CLI::Range(0, 10000));
+  std::string metrics_listen = "127.0.0.1:9472";
+  app.add_option("--metrics-listen", metrics_listen,
+                 "serve Prometheus metrics on http://ADDR:PORT/metrics (loopback only; empty: off)")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
   app.set_version_flag("--version", mutuo::kVersion);
@@ -89,6 +94,32 @@ int main(int argc, char** argv) {
 
   mutuo::MqttSession session(mqtt);
   mutuo::tracker::Tracker tracker(config, session);
+  // Prometheus metrics (docs/operating.md, "Metrics"), read from the stats at scrape time.
+  mutuo::metrics::Registry registry;
+  registry.add_collector([&tracker](std::string& out) {
+    auto s = tracker.stats();
+    auto one = [&out](const std::string& name, const char* type, const char* help, double v) {
+      out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+      out += mutuo::metrics::sample(name, {}, v);
+    };
+    one("mutuo_tracker_leader", "gauge", "1 while this tracker leads and publishes", s.leader);
+    one("mutuo_tracker_live_agents", "gauge", "Agents online and in the live set", s.live);
+    one("mutuo_tracker_held_agents", "gauge", "Flapping agents held out of the live set", s.held);
+    one("mutuo_tracker_plans_total", "counter", "Rounds that published changes", s.plans);
+    one("mutuo_tracker_published_messages_total", "counter",
+        "Assignment revisions and peer entries published", s.published);
+    one("mutuo_tracker_published_bytes_total", "counter", "Bytes published", s.published_bytes);
+    out += "# HELP mutuo_tracker_rejected_total Input refused, by reason\n"
+           "# TYPE mutuo_tracker_rejected_total counter\n";
+    for (const auto& [reason, n] : s.rejected)
+      out += mutuo::metrics::sample("mutuo_tracker_rejected_total", {{"reason", reason}}, n);
+  });
+  std::unique_ptr<mutuo::metrics::MetricsServer> metrics_server;
+  if (!metrics_listen.empty()) {
+    auto started = mutuo::metrics::MetricsServer::start(metrics_listen, registry);
+    if (started) metrics_server = std::move(started).value();
+    if (!started) spdlog::error("{}; running without metrics", started.error());  // not fatal
+  }
   for (const auto& t : mutuo::tracker::Tracker::topics()) session.subscribe(t, 1);
   session.on_message([&](const mutuo::MqttMessage& m) { tracker.handle(m); });
   session.on_connected([&] { tracker.on_connected(); });

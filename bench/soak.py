@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Soak run: the whole system under a steady load for a bounded time (not a test).
+
+A real Mosquitto, receiver, tracker and dashboard on loopback, with
+  - --agents simulated agents (bench/sim mutuo-sim, one MQTT client each): they
+    announce themselves, the tracker assigns them (k observers each beyond the
+    full mesh) and the dashboard lists them;
+  - --agents simulated result publishers (bench's mutuo-receiver-load: the
+    agent's own buffer-and-resend code, common/delivery), together publishing
+    what that many agents probing --k peers every --interval-s seconds would.
+A browser-like client reads the dashboard's agent list and matrix every sample.
+
+Every --sample-s seconds it records, per component, resident memory (RSS) and
+open file descriptors (from /proc), and the ingest lag: results the publishers
+were due to have published by then but the receiver has not yet stored, in
+seconds of load, plus the mean confirmation latency (arrival -> confirmation)
+of the last interval from the receiver's /metrics. At the end it prints the
+samples and a summary: RSS after warm-up (the first --warmup-min minutes) and at
+the end per component, its growth and slope (MiB per hour, least squares over
+the post-warm-up samples), fds, lag. The goal is flat memory after warm-up.
+Never asserts; exits 1 only when the system could not be started or a
+component died.
+
+  python3 bench/soak.py --bin-dir build [--minutes 30] [--agents 200]
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+sys.path.insert(0, os.path.join(HERE, "sim"))
+from harness import System, free_port, log, wait_until  # noqa: E402
+from simdriver import Sim, raise_nofile  # noqa: E402
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def receiver_metrics(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'^(mutuo_receiver_\w+)(\{[^}]*\})?\s+([0-9.e+-]+)$', line)
+        if m:
+            out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def slope_per_hour(points):
+    """Least-squares slope of (seconds, value) points, in value per hour."""
+    if len(points) < 2:
+        return 0.0
+    n = len(points)
+    mx = sum(p[0] for p in points) / n
+    my = sum(p[1] for p in points) / n
+    var = sum((p[0] - mx) ** 2 for p in points)
+    if var == 0:
+        return 0.0
+    return sum((p[0] - mx) * (p[1] - my) for p in points) / var * 3600
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin-dir", default=os.path.join(HERE, "..", "build"))
+    ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--warmup-min", type=float, default=None,
+                    help="samples before this are warm-up (default: a fifth of the run, at most 5)")
+    ap.add_argument("--agents", type=int, default=200)
+    ap.add_argument("--k", type=int, default=16, help="peers each agent probes")
+    ap.add_argument("--interval-s", type=int, default=10, help="probe round interval")
+    ap.add_argument("--sample-s", type=float, default=10)
+    ap.add_argument("--json-out", help="also write the samples and summary here")
+    args = ap.parse_args()
+    warmup_s = 60 * (args.warmup_min if args.warmup_min is not None else min(5.0, args.minutes / 5))
+    duration_s = 60 * args.minutes
+    rate = args.agents * args.k / args.interval_s  # results per second
+    total = int(rate * (duration_s + 120))  # still publishing at the last sample
+    raise_nofile()
+
+    with System(args.bin_dir, "soak") as s:
+        s.start_broker()
+        mport = free_port()
+        s.start_receiver(extra=("--metrics-listen", f"127.0.0.1:{mport}", "--stats-every-s", "60"))
+        s.start_tracker(interval_s=args.interval_s, extra=("--k", str(args.k)))
+        s.start_dashboard()
+        log(f"provisioning {args.agents} result publishers")
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda i: s.provision("agent", f"load-{i}"), range(args.agents)))
+        sim = Sim([s.program("bench/mutuo-sim"), "--port", str(s.mqtt_port),
+                   "--token-file", s.provision("service", "simulator"), "--sites", "8"],
+                  s.log_path("sim"))
+        try:
+            up = sim.call(f"start {args.agents}", "started", 120)["up"]
+            assigned = sim.call("wait-assigned 60000", "assigned", 70)
+            log(f"{up} simulated agents up, {assigned.get('with_assign')} assigned")
+            load = s.spawn("load", [s.program("bench/mutuo-receiver-load"), "--broker", s.broker_uri,
+                                    "--agents", str(args.agents), "--prefix", "load",
+                                    "--token-dir", os.path.join(s.broker_dir, "secrets"),
+                                    "--buffer-dir", os.path.join(s.dir, "buffers"),
+                                    "--results", str(total), "--per-batch", str(args.k),
+                                    "--targets", str(args.k), "--rate", f"{rate:.3f}",
+                                    "--timeout-s", str(int(duration_s + 300))])
+            s.procs["sim"] = sim.proc
+            components = ["mosquitto", "receiver", "tracker", "dashboard", "sim", "load"]
+            admin = s.dashboard_client()
+            t0 = time.monotonic()
+            samples = []
+            prev = None
+            log(f"soak: {args.agents} agents, {rate:.0f} results/s for {args.minutes:g} min, "
+                f"warm-up {warmup_s / 60:g} min, a sample every {args.sample_s:g} s")
+            header = "  t_s " + "".join(f"{c[:9]:>10}" for c in components) + \
+                "   fds(rcv/brk/dsh)  stored      lag_s  confirm_ms"
+            print(header, flush=True)
+            next_at = t0
+            while True:
+                next_at += args.sample_s
+                time.sleep(max(0.0, next_at - time.monotonic()))
+                t = time.monotonic() - t0
+                dead = [c for c in components if s.procs[c].poll() is not None]
+                if dead:
+                    log(f"component(s) exited: {dead}")
+                    s.dump_logs()
+                    return 1
+                m = receiver_metrics(mport)
+                stored = m.get("mutuo_receiver_results_stored_total", 0)
+                due = rate * t
+                lag = max(0.0, due - stored) / rate
+                cs, cc = m.get("mutuo_receiver_confirm_seconds_sum", 0), m.get("mutuo_receiver_confirm_seconds_count", 0)
+                confirm_ms = None
+                if prev and cc > prev[1]:
+                    confirm_ms = (cs - prev[0]) / (cc - prev[1]) * 1000
+                prev = (cs, cc)
+                admin.get("/api/agents")  # a user watching the status page
+                sample = {"t": t, "stored": stored, "lag_s": lag, "confirm_ms": confirm_ms,
+                          "rss": {c: rss_mib(s.procs[c].pid) for c in components},
+                          "fds": {c: fds(s.procs[c].pid) for c in components}}
+                samples.append(sample)
+                print(f"{t:5.0f} " + "".join(f"{sample['rss'][c]:10.1f}" for c in components) +
+                      f"   {sample['fds']['receiver']:5d}/{sample['fds']['mosquitto']:4d}/"
+                      f"{sample['fds']['dashboard']:4d}  {int(stored):8d}  {lag:8.1f}  "
+                      f"{'' if confirm_ms is None else f'{confirm_ms:8.1f}'}", flush=True)
+                if t >= duration_s:
+                    break
+        finally:
+            sim.stop()
+
+        after = [x for x in samples if x["t"] >= warmup_s] or samples[-1:]
+        first = after[: max(1, min(3, len(after) // 4 or 1))]
+        last = after[-len(first):]
+        print(f"\nsoak summary: {args.agents} simulated agents (+{args.agents} result publishers), "
+              f"{rate:.0f} results/s, {args.minutes:g} min, warm-up {warmup_s / 60:g} min, "
+              f"{len(samples)} samples", flush=True)
+        print(f"{'component':<10} {'RSS@warm':>9} {'RSS@end':>8} {'growth':>8} {'MiB/h':>7} "
+              f"{'RSS max':>8} {'fds@warm':>8} {'fds@end':>8} {'fds max':>8}")
+        summary = {"components": {}}
+        for c in components:
+            r0 = sum(x["rss"][c] for x in first) / len(first)
+            r1 = sum(x["rss"][c] for x in last) / len(last)
+            slope = slope_per_hour([(x["t"], x["rss"][c]) for x in after])
+            f0, f1 = after[0]["fds"][c], after[-1]["fds"][c]
+            fmax = max(x["fds"][c] for x in samples)
+            rmax = max(x["rss"][c] for x in samples)
+            summary["components"][c] = {"rss_warm_mib": r0, "rss_end_mib": r1, "growth_mib": r1 - r0,
+                                        "slope_mib_per_h": slope, "rss_max_mib": rmax,
+                                        "fds_warm": f0, "fds_end": f1, "fds_max": fmax}
+            print(f"{c:<10} {r0:9.1f} {r1:8.1f} {r1 - r0:+8.1f} {slope:+7.1f} {rmax:8.1f} "
+                  f"{f0:8d} {f1:8d} {fmax:8d}")
+        lags = [x["lag_s"] for x in after]
+        confirms = [x["confirm_ms"] for x in after if x["confirm_ms"] is not None]
+        summary.update({"lag_s_mean": sum(lags) / len(lags), "lag_s_max": max(lags),
+                        "confirm_ms_mean": sum(confirms) / len(confirms) if confirms else None,
+                        "confirm_ms_max": max(confirms) if confirms else None,
+                        "stored": samples[-1]["stored"], "due": rate * samples[-1]["t"]})
+        print(f"ingest lag after warm-up: mean {summary['lag_s_mean']:.1f} s, max {summary['lag_s_max']:.1f} s "
+              f"(results due but not yet stored, in seconds of load); confirmation latency "
+              f"mean {summary['confirm_ms_mean'] or 0:.1f} ms, worst interval {summary['confirm_ms_max'] or 0:.1f} ms; "
+              f"stored {int(summary['stored'])} of {int(summary['due'])} due", flush=True)
+        if args.json_out:
+            with open(args.json_out, "w") as f:
+                json.dump({"args": vars(args), "samples": samples, "summary": summary}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -142,6 +142,11 @@ void Receiver::reject(const std::string& topic, const std::string& reason,
   }
 }
 
+void Receiver::set_stored_sink(StoredSink sink) {
+  std::lock_guard lock(mu_);
+  stored_sink_ = std::move(sink);
+}
+
 void Receiver::handle(const MqttMessage& m) {
   if (decoders_.empty()) return accept(m);
   std::unique_lock lock(mu_);
@@ -309,6 +314,17 @@ void Receiver::write_group(std::vector<Queued>& group) {
   stored_results_.inc(stored_results);
   const auto t2 = std::chrono::steady_clock::now();
   for (const auto& q : group) confirm_seconds_.observe(Seconds(t2 - q.received).count());
+  StoredSink sink;
+  {
+    std::lock_guard lock(mu_);
+    sink = stored_sink_;
+  }
+  if (!sink) return;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (!(*written)[i]) continue;
+    IncomingBatch& b = group[i].batch;
+    sink(ResultBatch{std::move(b.agent), b.batch, std::move(b.results)});
+  }
 }
 
 ReceiverStats Receiver::stats() const {

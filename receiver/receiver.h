@@ -41,6 +41,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/messages/results.h"
 #include "common/metrics.h"
 #include "common/mqtt_session.h"
 #include "receiver/store_writer.h"
@@ -75,6 +76,14 @@ class Receiver {
   // handle() calls drop their message unconfirmed. Idempotent.
   void close();
   ~Receiver();  // close()
+
+  // Receives every newly stored batch (its results as stored: the time window
+  // applied), on the writer thread after its confirmation is queued; a resend
+  // of a stored batch is not passed again. For the health engine, which thus
+  // needs no decoding of its own. Must not block. Set it before the first
+  // handle() call; any thread.
+  using StoredSink = std::function<void(ResultBatch&&)>;
+  void set_stored_sink(StoredSink sink);
 
   void handle(const MqttMessage& message);
   ReceiverStats stats() const;
@@ -131,6 +140,7 @@ class Receiver {
   bool sending_ = false;                 // guarded by mu_
   std::condition_variable outgoing_cv_;  // sender: something to publish or writer done
   std::thread sender_;
+  StoredSink stored_sink_;  // guarded by mu_
 };
 
 }  // namespace mutuo::receiver

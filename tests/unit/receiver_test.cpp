@@ -97,6 +97,26 @@ TEST_CASE("a valid batch is stored, then confirmed; a resend is confirmed again,
   CHECK(f.raw_count("a", "b") == 2);
 }
 
+TEST_CASE("each newly stored batch is handed on once (to health), resends and rejects are not") {
+  Fixture f;
+  std::vector<ResultBatch> stored;  // the writer thread appends; read after flush()
+  f.receiver->set_stored_sink([&](ResultBatch&& b) {
+    std::lock_guard lock(f.mu);
+    stored.push_back(std::move(b));
+  });
+  const int64_t now = now_ms();
+  f.send("a", batch_json("a", 3, {now - 10000, now + 3600000}));  // one result too far ahead
+  f.send("a", batch_json("a", 3, {now - 10000, now + 3600000}));  // a resend
+  f.send("a", batch_json("b", 4, {now - 10000}));                 // someone else's
+  std::lock_guard lock(f.mu);
+  REQUIRE(stored.size() == 1);
+  CHECK(stored[0].agent == "a");
+  CHECK(stored[0].batch == 3);
+  REQUIRE(stored[0].results.size() == 1);
+  CHECK(stored[0].results[0].ts_ms == now - 10000);
+  CHECK(*stored[0].results[0].rtt_ms == Rtt{1, 2, 3});
+}
+
 TEST_CASE("bad messages are rejected whole, counted by reason, and never confirmed") {
   Fixture f;
   const int64_t now = now_ms();

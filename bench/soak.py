@@ -11,10 +11,12 @@ A real Mosquitto, receiver, tracker and dashboard on loopback, with
 A browser-like client reads the dashboard's agent list and matrix every sample.
 
 Every --sample-s seconds it records, per component, resident memory (RSS) and
-open file descriptors (from /proc), and the ingest lag: results the publishers
-were due to have published by then but the receiver has not yet stored, in
-seconds of load, plus the mean confirmation latency (arrival -> confirmation)
-of the last interval from the receiver's /metrics. At the end it prints the
+open file descriptors (from /proc), and the ingest lag from the receiver's
+/metrics: the mean time from a batch's arrival to its confirmation (stored,
+WAL-synced, confirmation handed to MQTT) over the last interval, and the
+results queued in the receiver; also how far the stored total is behind what
+the publishers were due to publish by then (seconds of load; this includes the
+publishers' own pacing and reconnects, so it is an upper bound). At the end it prints the
 samples and a summary: RSS after warm-up (the first --warmup-min minutes) and at
 the end per component, its growth and slope (MiB per hour, least squares over
 the post-warm-up samples), fds, lag. The goal is flat memory after warm-up.
@@ -57,7 +59,7 @@ def receiver_metrics(port):
         text = r.read().decode()
     out = {}
     for line in text.splitlines():
-        m = re.match(r'^(mutuo_receiver_\w+)(\{[^}]*\})?\s+([0-9.e+-]+)$', line)
+        m = re.match(r'^(mutuo_\w+)(\{[^}]*\})?\s+([0-9.e+-]+)$', line)
         if m:
             out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
     return out
@@ -126,7 +128,7 @@ def main():
             log(f"soak: {args.agents} agents, {rate:.0f} results/s for {args.minutes:g} min, "
                 f"warm-up {warmup_s / 60:g} min, a sample every {args.sample_s:g} s")
             header = "  t_s " + "".join(f"{c[:9]:>10}" for c in components) + \
-                "   fds(rcv/brk/dsh)  stored      lag_s  confirm_ms"
+                "  memtab   fds(rcv/brk/dsh)  stored  behind_s  confirm_ms  queued"
             print(header, flush=True)
             next_at = t0
             while True:
@@ -148,14 +150,16 @@ def main():
                     confirm_ms = (cs - prev[0]) / (cc - prev[1]) * 1000
                 prev = (cs, cc)
                 admin.get("/api/agents")  # a user watching the status page
-                sample = {"t": t, "stored": stored, "lag_s": lag, "confirm_ms": confirm_ms,
+                queued = int(m.get("mutuo_receiver_queue_results", 0))
+                memtab = sum(v for k, v in m.items() if k.startswith("mutuo_store_memtable_bytes")) / 2**20
+                sample = {"t": t, "stored": stored, "lag_s": lag, "confirm_ms": confirm_ms, "queued": queued, "memtable_mib": memtab,
                           "rss": {c: rss_mib(s.procs[c].pid) for c in components},
                           "fds": {c: fds(s.procs[c].pid) for c in components}}
                 samples.append(sample)
                 print(f"{t:5.0f} " + "".join(f"{sample['rss'][c]:10.1f}" for c in components) +
-                      f"   {sample['fds']['receiver']:5d}/{sample['fds']['mosquitto']:4d}/"
+                      f"  {memtab:6.1f}   {sample['fds']['receiver']:5d}/{sample['fds']['mosquitto']:4d}/"
                       f"{sample['fds']['dashboard']:4d}  {int(stored):8d}  {lag:8.1f}  "
-                      f"{'' if confirm_ms is None else f'{confirm_ms:8.1f}'}", flush=True)
+                      f"{'' if confirm_ms is None else f'{confirm_ms:10.1f}':>10}  {queued:6d}", flush=True)
                 if t >= duration_s:
                     break
         finally:
@@ -182,16 +186,25 @@ def main():
                                         "fds_warm": f0, "fds_end": f1, "fds_max": fmax}
             print(f"{c:<10} {r0:9.1f} {r1:8.1f} {r1 - r0:+8.1f} {slope:+7.1f} {rmax:8.1f} "
                   f"{f0:8d} {f1:8d} {fmax:8d}")
+        mt0 = sum(x["memtable_mib"] for x in first) / len(first)
+        mt1 = sum(x["memtable_mib"] for x in last) / len(last)
+        rcv = summary["components"]["receiver"]
+        print(f"receiver memtables (RocksDB write buffers, flushed at 64 MiB per family): "
+              f"{mt0:.1f} -> {mt1:.1f} MiB; receiver RSS growth beyond them {rcv['growth_mib'] - (mt1 - mt0):+.1f} MiB")
+        summary["memtable_mib"] = [mt0, mt1]
         lags = [x["lag_s"] for x in after]
         confirms = [x["confirm_ms"] for x in after if x["confirm_ms"] is not None]
         summary.update({"lag_s_mean": sum(lags) / len(lags), "lag_s_max": max(lags),
                         "confirm_ms_mean": sum(confirms) / len(confirms) if confirms else None,
                         "confirm_ms_max": max(confirms) if confirms else None,
                         "stored": samples[-1]["stored"], "due": rate * samples[-1]["t"]})
-        print(f"ingest lag after warm-up: mean {summary['lag_s_mean']:.1f} s, max {summary['lag_s_max']:.1f} s "
-              f"(results due but not yet stored, in seconds of load); confirmation latency "
-              f"mean {summary['confirm_ms_mean'] or 0:.1f} ms, worst interval {summary['confirm_ms_max'] or 0:.1f} ms; "
-              f"stored {int(summary['stored'])} of {int(summary['due'])} due", flush=True)
+        summary["queued_max"] = max(x["queued"] for x in after)
+        print(f"ingest lag after warm-up: arrival -> stored and confirmed mean "
+              f"{summary['confirm_ms_mean'] or 0:.1f} ms, worst {args.sample_s:g} s interval "
+              f"{summary['confirm_ms_max'] or 0:.1f} ms; at most {summary['queued_max']} results queued "
+              f"in the receiver; stored total behind the publishers' schedule: mean "
+              f"{summary['lag_s_mean']:.1f} s, max {summary['lag_s_max']:.1f} s "
+              f"({int(summary['stored'])} stored of {int(summary['due'])} due)", flush=True)
         if args.json_out:
             with open(args.json_out, "w") as f:
                 json.dump({"args": vars(args), "samples": samples, "summary": summary}, f, indent=1)

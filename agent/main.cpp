@@ -18,6 +18,7 @@
 #include "common/delivery/outbox.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/metrics_endpoint.h"
 #include "common/process.h"
 #include "common/sd_notify.h"
 #include "common/topics.h"
@@ -131,6 +132,10 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-file", metrics_file,
                  "write Prometheus text metrics here every 10 s (node_exporter textfile "
                  "format; default: <buffer-dir>/metrics.prom; \"none\" to disable)");
+  std::string metrics_listen;
+  app.add_option("--metrics-listen", metrics_listen,
+                 "also serve the metrics on http://ADDR:PORT/metrics, e.g. 127.0.0.1:9474 "
+                 "(loopback only; default: off)");
   app.add_flag("--status", status_only,
                "print the running agent's metrics file (same --id/--config) and exit");
   app.add_option("--keepalive", keepalive,
@@ -249,6 +254,13 @@ int main(int argc, char** argv) {
   config.metrics_file = metrics_file;
   config.assignment_file = buffer_dir + "/assignment.json";
   mutuo::agent::Agent agent(config, session, *outbox.value());
+  std::unique_ptr<mutuo::metrics::TextEndpoint> metrics_http;  // docs/operating.md, "Metrics"
+  if (!metrics_listen.empty()) {
+    auto started = mutuo::metrics::TextEndpoint::start(metrics_listen,
+                                                       [&agent] { return agent.metrics_text(); });
+    if (started) metrics_http = std::move(started).value();
+    if (!started) spdlog::error("{}; metrics only in {}", started.error(), metrics_file);
+  }
   agent.load_saved_assignment();
   session.subscribe(mutuo::topics::assign(id), 1);
   session.subscribe(mutuo::topics::acks(id), 1);

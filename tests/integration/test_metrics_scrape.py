@@ -4,8 +4,8 @@
 A real system on loopback (broker, receiver, tracker, dashboard, two agents);
 a third agent account sends a malformed status and a malformed result batch so
 that rejections by reason show. Then every /metrics endpoint (receiver, tracker,
-dashboard) is scraped over HTTP, and each agent's metrics file (node_exporter
-textfile format: the agent serves no HTTP) is read; each text must pass
+dashboard, and each agent's with --metrics-listen) is scraped over HTTP, and
+each agent's metrics file (node_exporter textfile format) is read; each text must pass
 `promtool check metrics` (Prometheus' own parser and linter, Debian package
 prometheus) and hold the figures docs/operating.md lists: connected agents,
 results per second, rejections by reason, assignment revisions, probe failures
@@ -82,8 +82,9 @@ def main():
         sysm.start_tracker(interval_s=1, extra=["--metrics-listen", f"127.0.0.1:{ports['tracker']}"])
         sysm.start_dashboard(extra=["--metrics-listen", f"127.0.0.1:{ports['dashboard']}"])
         agents = ["alpha", "bravo"]
+        agent_ports = {a: free_port() for a in agents}
         for a in agents:
-            sysm.start_agent(a, packets=3)
+            sysm.start_agent(a, packets=3, extra=["--metrics-listen", f"127.0.0.1:{agent_ports[a]}"])
 
         # Bad input from a registered agent: a status and a batch that do not decode.
         sysm.provision("agent", "mallory")
@@ -117,7 +118,8 @@ def main():
         agent_texts = wait_until("both agents' metrics files with results", agent_files_ready, 40, 1)
 
         texts = {n: scrape(p) for n, p in ports.items()}
-        texts.update({f"agent {a}": t for a, t in agent_texts.items()})
+        texts.update({f"agent {a} file": t for a, t in agent_texts.items()})
+        texts.update({f"agent {a} /metrics": scrape(p) for a, p in agent_ports.items()})
         for name, text in texts.items():
             promtool_check(name, text)
             log(f"{name}: {len(samples(text))} samples, promtool check metrics clean")
@@ -143,6 +145,9 @@ def main():
         assert value(d, "mutuo_dashboard_status_rejected_total") >= 1
 
         for a in agents:
+            http = samples(texts[f"agent {a} /metrics"])
+            assert value(http, "mutuo_agent_results_total", probe="udp") >= value(
+                samples(agent_texts[a]), "mutuo_agent_results_total", probe="udp")  # live, not the file
             s = samples(agent_texts[a])
             assert value(s, "mutuo_agent_connected") == 1
             assert value(s, "mutuo_agent_results_total", probe="udp") > 0

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <map>
 #include <optional>
 #include <set>
@@ -165,6 +166,7 @@ int64_t range_ms(std::string_view name) {
 
 constexpr std::size_t kDefaultPoints = 720;
 constexpr int64_t kMatrixCacheMs = 1000;
+constexpr int64_t kPublicStatusCacheMs = 30000;
 constexpr std::size_t kMaxPoints = 5000;
 
 }  // namespace
@@ -544,6 +546,120 @@ HttpResponse ApiRouter::matrix(const HttpRequest& req) const {
   return answer(body);
 }
 
+StatusPageConfig ApiRouter::status_config() const {
+  if (sources_.data == nullptr) return {};
+  auto text = sources_.data->setting(kStatusPageSetting);
+  if (!text) return {};
+  auto parsed = parse_status_page_config(json::parse(*text, nullptr, false));
+  return parsed ? parsed.value() : StatusPageConfig{};
+}
+
+HttpResponse ApiRouter::status_page_setting(const HttpRequest& req) const {
+  if (is_read(req.method)) return json_response(200, to_json(status_config()));
+  if (req.method != "PUT") return method_not_allowed("GET, HEAD, PUT");
+  if (sources_.data == nullptr) return error(503, "settings are not available");
+  HttpResponse refusal;
+  auto body = json_body(req, &refusal);
+  if (!body) return refusal;
+  auto config = parse_status_page_config(*body);
+  if (!config) return error(400, config.error());
+  auto stored = sources_.data->put_setting(kStatusPageSetting, to_json(*config).dump());
+  if (!stored) return error(500, "cannot store the setting: " + stored.error());
+  {
+    std::lock_guard lock(public_mu_);
+    public_body_.reset();
+  }
+  spdlog::info("public status page {} ({} checks, {} peers)",
+               config->enabled ? "on" : "off", config->checks.size(), config->peers.size());
+  return json_response(200, to_json(*config));
+}
+
+HttpResponse ApiRouter::public_status() const {
+  int64_t now = sources_.now_ms();
+  auto answer = [](std::shared_ptr<const std::string> body) {
+    HttpResponse r{200, kJson, "", {{"Cache-Control", "public, max-age=30"}, {"X-Content-Type-Options", "nosniff"}}};
+    r.shared_body = std::move(body);
+    return r;
+  };
+  std::lock_guard lock(public_mu_);  // one build at a time; the page is small
+  if (public_body_ && now - public_built_ms_ < kPublicStatusCacheMs) return answer(public_body_);
+
+  StatusPageConfig config = status_config();
+  constexpr int64_t kDay = 24 * 3600 * 1000LL;
+  // Days end at the next UTC midnight, so today is the last bar.
+  int64_t from = (now / kDay + 1) * kDay - kUptimeDays * kDay;
+  auto store = sources_.store();
+  auto uptime_of = [&](TargetKind kind, const std::string& target, const std::string& probe) {
+    std::vector<store::SeriesData> data;
+    for (const auto& r : store.latest) {
+      if (r.series.kind != kind || r.series.target != target) continue;
+      if (!probe.empty() && r.series.probe != probe) continue;
+      if (!sources_.series) break;
+      if (auto d = sources_.series(r.series, from, now + 1, kUptimeDays * 24 + 48)) {
+        data.push_back(std::move(*d));
+      }
+    }
+    auto days = daily_uptime(data, from, kUptimeDays);
+    json bars = json::array();
+    double weight = 0, up = 0;
+    for (const auto& d : days) {
+      bars.push_back(d ? json(std::round(*d * 100000) / 100000) : json(nullptr));
+      if (d) {
+        weight += 1;
+        up += *d;
+      }
+    }
+    return std::make_pair(std::move(bars), weight > 0 ? json(up / weight) : json(nullptr));
+  };
+  json checks = json::array();
+  for (const auto& id : config.checks) {
+    std::optional<Check> def;
+    if (sources_.checks != nullptr) def = sources_.checks->get(id);
+    std::optional<Alert> alert;
+    if (sources_.alerts != nullptr) alert = sources_.alerts->get(alert_subject_check(id));
+    std::vector<const store::StoredResult*> results;
+    for (const auto& r : store.latest) {
+      if (r.series.kind == TargetKind::kCheck && r.series.target == id) results.push_back(&r);
+    }
+    json c = check_json(id, def ? &*def : nullptr, alert ? &*alert : nullptr, results, now);
+    auto [bars, overall] = uptime_of(TargetKind::kCheck, id, "");
+    // Only what the admin chose to show: the id, type and state; no URL or host.
+    checks.push_back({{"id", id},
+                      {"type", def ? json(def->type) : json(nullptr)},
+                      {"state", c["state"]},
+                      {"since", alert ? json(alert->since_ms) : json(nullptr)},
+                      {"uptime", std::move(bars)},
+                      {"uptime_90d", std::move(overall)}});
+  }
+  json peers = json::array();
+  for (const auto& id : config.peers) {
+    auto presence = sources_.presence->get(id);
+    std::optional<Alert> alert;
+    if (sources_.alerts != nullptr) alert = sources_.alerts->get(alert_subject_peer(id));
+    std::string state = presence ? (presence->online ? "up" : "offline") : "unknown";
+    if (presence && presence->online && alert &&
+        (alert->state == HealthState::kDown || alert->state == HealthState::kDegraded)) {
+      state = std::string(to_string(alert->state));
+    }
+    auto [bars, overall] = uptime_of(TargetKind::kPeer, id, kMatrixProbe);
+    peers.push_back({{"id", id},
+                     {"state", state},
+                     {"since", presence ? json(presence->since_ms) : json(nullptr)},
+                     {"uptime", std::move(bars)},
+                     {"uptime_90d", std::move(overall)}});
+  }
+  json body = {{"title", config.title},
+               {"generated", now},
+               {"days", kUptimeDays},
+               {"from", from},
+               {"checks", std::move(checks)},
+               {"peers", std::move(peers)}};
+  public_body_ = std::make_shared<const std::string>(
+      body.dump(-1, ' ', false, json::error_handler_t::replace));
+  public_built_ms_ = now;
+  return answer(public_body_);
+}
+
 HttpResponse ApiRouter::check_answer(const std::string& id, int status) const {
   std::optional<Check> def;
   if (sources_.checks != nullptr) def = sources_.checks->get(id);
@@ -625,6 +741,7 @@ HttpResponse ApiRouter::checks(const HttpRequest& req,
   message.erase("id");
   message["v"] = 1;
   message["check"] = id;
+  if (!message.contains("interval_s")) message["interval_s"] = Check{}.interval_s;
   auto check = decode_check(message.dump(-1, ' ', false, json::error_handler_t::replace));
   if (!check) return error(400, "invalid check: " + check.error());
   bool existed = sources_.checks->get(id).has_value();
@@ -712,6 +829,18 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
             std::string(body),
             {{"Cache-Control", "public, max-age=86400"}, {"X-Content-Type-Options", "nosniff"}}};
   }
+  if (path == "/status" || path == "/api/public/status") {
+    if (!is_read(method)) return method_not_allowed("GET, HEAD");
+    if (!status_config().enabled) return error(404, "the public status page is off");
+    if (path == "/api/public/status") return public_status();
+    return {200,
+            "text/html; charset=utf-8",
+            std::string(sources_.status_html),
+            {{"Cache-Control", "no-cache"},
+             {"X-Content-Type-Options", "nosniff"},
+             {"Content-Security-Policy", kPagePolicy},
+             {"Referrer-Policy", "no-referrer"}}};
+  }
   if (!path.starts_with("/api/")) return error(404, "not found");
   if (!is_read(method) && !same_origin(req)) {
     ++csrf_refused_;
@@ -737,7 +866,8 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
     kUsers,
     kTokens,
     kChecks,
-    kAlerts
+    kAlerts,
+    kStatusPage
   };
   auto parts = split_path(path);
   Route route;
@@ -748,6 +878,9 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
     route = Route::kAgent;
   } else if (path == "/api/alerts") {
     route = Route::kAlerts;
+  } else if (path == "/api/status-page") {
+    route = Route::kStatusPage;
+    admin_only = !is_read(method);
   } else if (parts.size() >= 2 && parts.size() <= 3 && parts[1] == "checks") {
     route = Route::kChecks;
     admin_only = !is_read(method);
@@ -825,6 +958,8 @@ HttpResponse ApiRouter::handle(const HttpRequest& req) const {
       return matrix(req);
     case Route::kChecks:
       return checks(req, parts);
+    case Route::kStatusPage:
+      return status_page_setting(req);
     case Route::kAlerts: {
       std::vector<std::pair<std::string, Alert>> list;
       if (sources_.alerts != nullptr) list = sources_.alerts->snapshot();

@@ -7,6 +7,9 @@
 //   public:   GET / (the page), GET /healthz, GET /api/session, POST /api/login,
 //             GET /api/setup, POST /api/setup (first admin, with the one-time token)
 //   public:   GET /assets/uplot.js, GET /assets/uplot.css (the bundled chart library)
+//   public:   GET /status, GET /api/public/status (the status page, when an admin
+//             turned it on; 404 otherwise)
+//   any user: GET /api/status-page; admin: PUT /api/status-page
 //   any user: GET /api/agents, GET /api/agents/{id}, GET /api/matrix[?compact=1],
 //             GET /api/series, GET /api/registry, GET /api/checks,
 //             GET /api/checks/{id}, GET /api/alerts, POST /api/logout,
@@ -53,6 +56,7 @@
 #include "dashboard/registrar.h"
 #include "dashboard/retained_table.h"
 #include "dashboard/session_store.h"
+#include "dashboard/status_page.h"
 #include "dashboard/store_view.h"
 
 namespace mutuo::dashboard {
@@ -121,6 +125,8 @@ struct ApiSources {
   SetupToken* setup = nullptr;
   // The bus: retained alerts and checks as last received (null: empty lists and,
   // for checks, 503 on changes) and how to publish a check (retained, QoS 1).
+  DashboardStore* data = nullptr;  // settings (the status page); null: status page off
+  std::string_view status_html{};  // the public status page; REQUIRES: outlives the router
   const RetainedTable<Alert>* alerts = nullptr;
   RetainedTable<Check>* checks = nullptr;
   std::function<bool(const MqttMessage&)> publish{};
@@ -167,6 +173,9 @@ class ApiRouter {
   HttpResponse check_answer(const std::string& id, int status) const;
   HttpResponse agent_detail(const std::string& id) const;
   HttpResponse matrix(const HttpRequest& req) const;
+  HttpResponse status_page_setting(const HttpRequest& req) const;
+  HttpResponse public_status() const;
+  StatusPageConfig status_config() const;
 
   ApiSources sources_;
   // GET /api/matrix answers, verbose [0] and compact [1], rebuilt at most once
@@ -178,6 +187,11 @@ class ApiRouter {
     std::mutex build;  // held by the one request rebuilding it
   };
   mutable MatrixCache matrix_cache_[2];
+  // GET /api/public/status, rebuilt at most every kPublicStatusCacheMs (anyone
+  // may ask, as often as they like) and at once after the setting changes.
+  mutable std::mutex public_mu_;
+  mutable std::shared_ptr<const std::string> public_body_;  // guarded by public_mu_
+  mutable int64_t public_built_ms_ = 0;                     // guarded by public_mu_
   mutable std::atomic<uint64_t> failed_logins_{0}, rate_limited_{0}, unauthenticated_{0},
       csrf_refused_{0}, role_refused_{0};
   mutable LogLimiter refusal_log_{5, std::chrono::seconds(10)};

@@ -192,6 +192,14 @@ Result<bool> DashboardStore::delete_agent(const std::string& id) {
   return remove(kAgentPrefix + id);
 }
 
+Result<bool> DashboardStore::put_setting(const std::string& name, const std::string& json) {
+  return put("setting/" + name, json);
+}
+
+std::optional<std::string> DashboardStore::setting(const std::string& name) const {
+  return get("setting/" + name);
+}
+
 Result<bool> DashboardStore::put_token(const ApiTokenRecord& t) {
   json j = {{"name", t.name},
             {"role", role_name(t.role)},

@@ -3,7 +3,7 @@
 // only) and agent registrations (never a token: the broker keeps its own salted
 // hash of each agent's token, and the dashboard needs none).
 //
-// Keys: "user/{name}", "agent/{id}" and "apitoken/{name}", values JSON. Writes are synced (WAL
+// Keys: "user/{name}", "agent/{id}", "apitoken/{name}" and "setting/{name}", values JSON. Writes are synced (WAL
 // fsync) so an answered request survives a crash. Compression is off: the data
 // is small, and it keeps the files greppable, which the security tests use to
 // prove no token is stored in plain form.
@@ -73,6 +73,10 @@ class DashboardStore {
   std::optional<AgentRecord> agent(const std::string& id) const;
   std::vector<AgentRecord> agents() const;  // sorted by id
   Result<bool> delete_agent(const std::string& id);
+
+  // Settings ("setting/{name}"): one JSON document each, e.g. the status page's.
+  Result<bool> put_setting(const std::string& name, const std::string& json);
+  std::optional<std::string> setting(const std::string& name) const;
 
   Result<bool> put_token(const ApiTokenRecord& token);
   std::vector<ApiTokenRecord> tokens() const;  // sorted by name

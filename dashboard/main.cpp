@@ -217,6 +217,8 @@ int main(int argc, char** argv) {
       .registrar = &registrar,
       .tokens = &api_tokens,
       .setup = &setup,
+      .data = data.get(),
+      .status_html = mutuo::dashboard::status_html(),
       .alerts = &alerts,
       .checks = &checks,
       .publish = publish,

@@ -10,6 +10,9 @@ namespace mutuo::dashboard {
 // dashboard/web/index.html, verbatim.
 std::string_view index_html();
 
+// dashboard/web/status.html (the public status page), verbatim.
+std::string_view status_html();
+
 // uPlot from the npm package pinned in dashboard/web/package-lock.json (empty
 // when the build had no npm).
 std::string_view uplot_js();

@@ -4,3 +4,4 @@ mutuo_unit_test(security_dynsec_admin_test LABELS "security;dashboard" LIBS mutu
 mutuo_unit_test(dashboard_series_test LABELS "dashboard" LIBS mutuo_dashboard_core)
 mutuo_unit_test(dashboard_tokens_test LABELS "dashboard;security" LIBS mutuo_dashboard_core)
 mutuo_unit_test(dashboard_live_test LABELS "dashboard" LIBS mutuo_dashboard_core)
+mutuo_unit_test(dashboard_routes_test LABELS "dashboard;security" LIBS mutuo_dashboard_core)

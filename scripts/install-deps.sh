@@ -13,6 +13,7 @@ pkgs=(build-essential cmake pkg-config python3 ca-certificates
 if [ "${1:-run}" = test ]; then
   pkgs+=(chromium clang libclang-rt-14-dev)  # clang: scripts/hardening.sh (fuzzers, sanitizers)
   pkgs+=(faketime)  # tests/integration/test_drill_clock_jump.py: libfaketime moves an agent's clock
+  pkgs+=(wrk nginx)  # bench/dashboard_bench.py: load generator and the static-file baseline
   pkgs+=(prometheus python3-jsonschema systemd libcap2-bin adduser)  # ops tests: promtool, schemas, packages
 fi
 

@@ -140,9 +140,9 @@ def main():
         t0 = time.monotonic()
         receiver = sys_.spawn("receiver", argv)
         perf = None
-        if args.perf_out:
-            perf = subprocess.Popen(["perf", "record", "-g", "-q", "-o", args.perf_out, "-p",
-                                     str(receiver.pid)])
+        if args.perf_out:  # the whole machine (read it with: perf report --pid PID)
+            perf = subprocess.Popen(["perf", "record", "-a", "-g", "-q", "-o", args.perf_out])
+            log(f"perf: receiver pid {receiver.pid}")
         wait_until("every result stored", lambda: stored(metrics_port) >= results, 180, 0.02)
         recv_s = time.monotonic() - t0
         if perf:

@@ -65,6 +65,25 @@ void LogHistogram::merge(const LogHistogram& other) {
   total_ += other.total_;
 }
 
+void LogHistogram::add_sorted(const std::vector<uint64_t>& sorted) {
+  if (sorted.empty()) return;
+  LogHistogram more;
+  for (uint64_t v : sorted) {
+    const int b = bucket_of(v);  // non-decreasing, as the values are
+    if (!more.counts_.empty() && more.counts_.back().first == b) {
+      ++more.counts_.back().second;
+    } else {
+      more.counts_.emplace_back(b, 1);
+    }
+  }
+  more.total_ = sorted.size();
+  if (counts_.empty()) {
+    *this = std::move(more);
+  } else {
+    merge(more);
+  }
+}
+
 uint64_t LogHistogram::quantile(double q) const {
   if (total_ == 0) return 0;
   q = std::clamp(q, 0.0, 1.0);
@@ -127,6 +146,43 @@ void Rollup::add(const ProbeResult& r) {
     recv += *r.recv;
   }
   if ((r.ok && !*r.ok) || !r.error.empty()) ++failed;
+}
+
+RollupSample RollupSample::of(const ProbeResult& r) {
+  RollupSample s;
+  s.ts_ms = r.ts_ms;
+  if (auto v = rollup_value_us(r)) {
+    s.has_value = true;
+    s.value_us = *v;
+  }
+  if (r.sent && r.recv) {
+    s.sent = *r.sent;
+    s.recv = *r.recv;
+  }
+  s.failed = (r.ok && !*r.ok) || !r.error.empty();
+  return s;
+}
+
+Rollup Rollup::of(const RollupSample* samples, std::size_t n, std::vector<uint64_t>* scratch) {
+  Rollup r;
+  scratch->clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    const RollupSample& s = samples[i];
+    ++r.count;
+    if (s.has_value) {
+      r.min_us = r.values == 0 ? s.value_us : std::min(r.min_us, s.value_us);
+      r.max_us = r.values == 0 ? s.value_us : std::max(r.max_us, s.value_us);
+      ++r.values;
+      r.sum_us += s.value_us;
+      scratch->push_back(s.value_us);
+    }
+    r.sent += s.sent;
+    r.recv += s.recv;
+    if (s.failed) ++r.failed;
+  }
+  std::sort(scratch->begin(), scratch->end());
+  r.histogram.add_sorted(*scratch);
+  return r;
 }
 
 void Rollup::merge(const Rollup& o) {

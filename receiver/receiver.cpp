@@ -214,14 +214,19 @@ void Receiver::accept(const MqttMessage& m) {
   if (future) reject(m.topic, "future_timestamp", "timestamp in the future", future);
   if (old) reject(m.topic, "old_timestamp", "timestamp older than the raw retention", old);
 
+  // Keys, values and rollup contributions computed here, on every decoder
+  // thread, so that the one writer thread only assembles writes.
+  Queued q{{std::move(batch.agent), batch.batch, std::move(keep)}, received};
+  prepare(&q.batch);
+  const std::size_t n = q.batch.results.size();
+
   std::unique_lock lock(mu_);
   space_cv_.wait(lock, [&] {
-    return stopping_ || queue_.empty() ||
-           queued_results_ + keep.size() <= config_.max_queue_results;
+    return stopping_ || queue_.empty() || queued_results_ + n <= config_.max_queue_results;
   });
   if (stopping_) return;  // not confirmed: the agent resends it to the next receiver run
-  queued_results_ += keep.size();
-  queue_.push_back({{std::move(batch.agent), batch.batch, std::move(keep)}, received});
+  queued_results_ += n;
+  queue_.push_back(std::move(q));
   queue_batches_.set(static_cast<double>(queue_.size()));
   queue_results_.set(static_cast<double>(queued_results_));
   lock.unlock();

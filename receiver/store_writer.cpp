@@ -97,23 +97,6 @@ Result<int64_t> StoreWriter::stored_latest_ts(const std::string& series_key) {
 
 namespace {
 
-// One series' share of a write: its key, its newest result and its rollup
-// contributions by bucket (a write spans a few buckets at most).
-struct SeriesWrite {
-  std::string key;
-  int64_t newest_ts = std::numeric_limits<int64_t>::min();
-  const ProbeResult* newest = nullptr;
-  std::vector<std::pair<int64_t, store::Rollup>> minute, hour;  // bucket start -> contribution
-};
-
-void add_to_bucket(std::vector<std::pair<int64_t, store::Rollup>>& buckets, int64_t start,
-                   const ProbeResult& r) {
-  for (auto it = buckets.rbegin(); it != buckets.rend(); ++it) {
-    if (it->first == start) return it->second.add(r);
-  }
-  buckets.emplace_back(start, store::Rollup{}).second.add(r);
-}
-
 void append_series_key(std::string& out, const std::string& observer, const ProbeResult& r) {
   out.append(observer).push_back('\0');
   out.push_back(r.kind == TargetKind::kPeer ? 'p' : 'c');
@@ -121,12 +104,83 @@ void append_series_key(std::string& out, const std::string& observer, const Prob
   out.append(r.probe);
 }
 
+// One series' share of a write: its key, its newest result and its results'
+// rollup contributions, folded into minute and hour rollups at the end.
+struct SeriesWrite {
+  const std::string* key;
+  int64_t newest_ts = std::numeric_limits<int64_t>::min();
+  const ProbeResult* newest = nullptr;
+  std::vector<store::RollupSample> samples;
+};
+
 }  // namespace
 
-// Per result: one raw Put. Per series and bucket touched by the whole write: one
-// minute and one hour merge operand (the results are merged in memory first),
-// one latest Put per series. Merges and latest values are added in key order, so
-// RocksDB inserts each into its memtable next to the previous one.
+void prepare(IncomingBatch* b) {
+  PreparedBatch& p = b->prepared;
+  p.arena.clear();
+  p.raw.clear();
+  p.series.clear();
+  const std::size_t n = b->results.size();
+  p.series.reserve(n);  // never reallocated below: `index` points into the keys
+  std::unordered_map<std::string_view, uint32_t> index;
+  index.reserve(n);
+  std::vector<uint32_t> ids(n);
+  std::string key;
+  for (std::size_t i = 0; i < n; ++i) {
+    const ProbeResult& r = b->results[i];
+    key.clear();
+    append_series_key(key, b->agent, r);
+    auto it = index.find(key);
+    if (it == index.end()) {
+      p.series.push_back({key, {}, i});
+      it = index.emplace(p.series.back().key, static_cast<uint32_t>(p.series.size() - 1)).first;
+    }
+    ids[i] = it->second;
+    PreparedBatch::Series& s = p.series[it->second];
+    s.samples.push_back(store::RollupSample::of(r));
+    if (b->results[s.newest].ts_ms <= r.ts_ms) s.newest = i;
+  }
+  // Results of one batch sharing series and ts get seq 0, 1, ... in batch order.
+  std::vector<uint16_t> seqs(n, 0);
+  if (n > 1) {
+    std::vector<uint32_t> by_key(n);
+    for (std::size_t i = 0; i < n; ++i) by_key[i] = static_cast<uint32_t>(i);
+    std::sort(by_key.begin(), by_key.end(), [&](uint32_t x, uint32_t y) {
+      if (ids[x] != ids[y]) return ids[x] < ids[y];
+      if (b->results[x].ts_ms != b->results[y].ts_ms) {
+        return b->results[x].ts_ms < b->results[y].ts_ms;
+      }
+      return x < y;
+    });
+    for (std::size_t k = 1; k < n; ++k) {
+      uint32_t prev = by_key[k - 1], cur = by_key[k];
+      if (ids[prev] == ids[cur] && b->results[prev].ts_ms == b->results[cur].ts_ms) {
+        seqs[cur] = static_cast<uint16_t>(seqs[prev] + 1);
+      }
+    }
+  }
+  p.raw.reserve(n);
+  p.arena.reserve(n * 48);
+  for (std::size_t i = 0; i < n; ++i) {
+    const ProbeResult& r = b->results[i];
+    PreparedBatch::Raw e{};
+    e.key_at = static_cast<uint32_t>(p.arena.size());
+    p.arena.append(p.series[ids[i]].key).push_back('\0');
+    store::put_big_endian(p.arena, static_cast<uint64_t>(r.ts_ms), 8);
+    store::put_big_endian(p.arena, seqs[i], 2);
+    e.key_size = static_cast<uint32_t>(p.arena.size() - e.key_at);
+    e.value_at = static_cast<uint32_t>(p.arena.size());
+    store::encode_result(r, p.arena);
+    e.value_size = static_cast<uint32_t>(p.arena.size() - e.value_at);
+    p.raw.push_back(e);
+  }
+  b->is_prepared = true;
+}
+
+// Per result: one raw Put (prepared by prepare()). Per series and bucket
+// touched by the whole write: one minute and one hour merge operand (the
+// results are folded in memory first), and one latest Put per series. Merges
+// and latest values are added in key order.
 Result<std::vector<bool>> StoreWriter::write_group(const std::vector<const IncomingBatch*>& batches,
                                                    bool use_ledger) {
   std::size_t total = 0;
@@ -134,18 +188,28 @@ Result<std::vector<bool>> StoreWriter::write_group(const std::vector<const Incom
   rocksdb::WriteBatch wb(64 * total + 1024);
   std::vector<bool> fresh(batches.size(), true);
   std::set<std::pair<std::string_view, uint64_t>> in_group;
-  std::unordered_map<std::string, uint32_t> series_index;  // series key -> position in `series`
+  std::unordered_map<std::string_view, uint32_t> series_index;  // key -> position in `series`
   std::vector<SeriesWrite> series;
   const int64_t now = now_ms();
   std::string stamp;
   store::put_big_endian(stamp, static_cast<uint64_t>(now), 8);
 
+  std::vector<IncomingBatch> unprepared;  // local copies of batches given without prepare()
+  for (const IncomingBatch* b : batches) {
+    if (!b->is_prepared) unprepared.emplace_back(b->agent, b->batch, std::vector<ProbeResult>{});
+  }
+  std::size_t next_unprepared = 0;
+
   std::string key, value;
-  std::vector<uint32_t> ids;       // per result of one batch: its series
-  std::vector<uint16_t> seqs;      // per result of one batch: its seq in the raw key
-  std::vector<uint32_t> by_key;    // results of one batch ordered by (series, ts, position)
   for (std::size_t i = 0; i < batches.size(); ++i) {
     const IncomingBatch& b = *batches[i];
+    const PreparedBatch* p = &b.prepared;
+    if (!b.is_prepared) {
+      IncomingBatch& local = unprepared[next_unprepared++];
+      local.results = b.results;  // prepare() indexes them as the caller's
+      prepare(&local);
+      p = &local.prepared;
+    }
     if (use_ledger) {
       if (!in_group.emplace(b.agent, b.batch).second) {
         fresh[i] = false;
@@ -162,48 +226,19 @@ Result<std::vector<bool>> StoreWriter::write_group(const std::vector<const Incom
       if (!s.IsNotFound()) return Error{"store read failed: " + s.ToString()};
       wb.Put(handles_[store::kBatchesCf], lk, stamp);
     }
-    const std::size_t n = b.results.size();
-    ids.resize(n);
-    for (std::size_t k = 0; k < n; ++k) {
-      key.clear();
-      append_series_key(key, b.agent, b.results[k]);
-      auto [it, inserted] = series_index.try_emplace(key, static_cast<uint32_t>(series.size()));
-      if (inserted) series.push_back(SeriesWrite{key, std::numeric_limits<int64_t>::min(), nullptr, {}, {}});
-      ids[k] = it->second;
+    for (const PreparedBatch::Raw& e : p->raw) {
+      wb.Put(handles_[store::kRawCf], rocksdb::Slice(p->arena.data() + e.key_at, e.key_size),
+             rocksdb::Slice(p->arena.data() + e.value_at, e.value_size));
     }
-    // Results of one batch sharing series and ts get seq 0, 1, ... in batch order.
-    seqs.assign(n, 0);
-    if (n > 1) {
-      by_key.resize(n);
-      for (std::size_t k = 0; k < n; ++k) by_key[k] = static_cast<uint32_t>(k);
-      std::sort(by_key.begin(), by_key.end(), [&](uint32_t x, uint32_t y) {
-        if (ids[x] != ids[y]) return ids[x] < ids[y];
-        if (b.results[x].ts_ms != b.results[y].ts_ms) return b.results[x].ts_ms < b.results[y].ts_ms;
-        return x < y;
-      });
-      for (std::size_t k = 1; k < n; ++k) {
-        uint32_t prev = by_key[k - 1], cur = by_key[k];
-        if (ids[prev] == ids[cur] && b.results[prev].ts_ms == b.results[cur].ts_ms) {
-          seqs[cur] = static_cast<uint16_t>(seqs[prev] + 1);
-        }
-      }
-    }
-    for (std::size_t k = 0; k < n; ++k) {
-      const ProbeResult& r = b.results[k];
-      SeriesWrite& sw = series[ids[k]];
-      key.assign(sw.key);
-      key.push_back('\0');
-      store::put_big_endian(key, static_cast<uint64_t>(r.ts_ms), 8);
-      store::put_big_endian(key, seqs[k], 2);
-      value.clear();
-      store::encode_result(r, value);
-      wb.Put(handles_[store::kRawCf], key, value);
-
-      add_to_bucket(sw.minute, store::bucket_start(store::Tier::kMinute, r.ts_ms), r);
-      add_to_bucket(sw.hour, store::bucket_start(store::Tier::kHour, r.ts_ms), r);
-      if (sw.newest == nullptr || sw.newest_ts <= r.ts_ms) {
-        sw.newest_ts = r.ts_ms;
-        sw.newest = &r;
+    for (const PreparedBatch::Series& s : p->series) {
+      auto [it, inserted] = series_index.try_emplace(s.key, static_cast<uint32_t>(series.size()));
+      if (inserted) series.push_back({&s.key, std::numeric_limits<int64_t>::min(), nullptr, {}});
+      SeriesWrite& sw = series[it->second];
+      sw.samples.insert(sw.samples.end(), s.samples.begin(), s.samples.end());
+      const ProbeResult& newest = b.results[s.newest];
+      if (sw.newest == nullptr || sw.newest_ts <= newest.ts_ms) {
+        sw.newest_ts = newest.ts_ms;
+        sw.newest = &newest;
       }
     }
   }
@@ -212,32 +247,41 @@ Result<std::vector<bool>> StoreWriter::write_group(const std::vector<const Incom
   ordered.reserve(series.size());
   for (auto& sw : series) ordered.push_back(&sw);
   std::sort(ordered.begin(), ordered.end(),
-            [](const SeriesWrite* x, const SeriesWrite* y) { return x->key < y->key; });
-  auto merge_rollups = [&](store::Family family, const std::string& series_key,
-                           std::vector<std::pair<int64_t, store::Rollup>>& buckets) {
-    std::sort(buckets.begin(), buckets.end(),
-              [](const auto& x, const auto& y) { return x.first < y.first; });
-    for (const auto& [start, rollup] : buckets) {
-      key.assign(series_key);
+            [](const SeriesWrite* x, const SeriesWrite* y) { return *x->key < *y->key; });
+  std::vector<uint64_t> scratch;
+  auto merge_rollups = [&](store::Family family, store::Tier tier, const SeriesWrite& sw) {
+    // samples are sorted by ts: each bucket is one run of them
+    const auto& ss = sw.samples;
+    for (std::size_t at = 0; at < ss.size();) {
+      const int64_t start = store::bucket_start(tier, ss[at].ts_ms);
+      std::size_t end = at + 1;
+      while (end < ss.size() && store::bucket_start(tier, ss[end].ts_ms) == start) ++end;
+      key.assign(*sw.key);
       key.push_back('\0');
       store::put_big_endian(key, static_cast<uint64_t>(start), 8);
-      wb.Merge(handles_[family], key, rollup.encode());
+      wb.Merge(handles_[family], key,
+               store::Rollup::of(ss.data() + at, end - at, &scratch).encode());
+      at = end;
     }
   };
-  for (SeriesWrite* sw : ordered) merge_rollups(store::kMinuteCf, sw->key, sw->minute);
-  for (SeriesWrite* sw : ordered) merge_rollups(store::kHourCf, sw->key, sw->hour);
+  for (SeriesWrite* sw : ordered) {
+    std::stable_sort(sw->samples.begin(), sw->samples.end(),
+                     [](const auto& x, const auto& y) { return x.ts_ms < y.ts_ms; });
+  }
+  for (SeriesWrite* sw : ordered) merge_rollups(store::kMinuteCf, store::Tier::kMinute, *sw);
+  for (SeriesWrite* sw : ordered) merge_rollups(store::kHourCf, store::Tier::kHour, *sw);
 
   std::vector<std::pair<const std::string*, int64_t>> latest_updates;
   for (SeriesWrite* sw : ordered) {
-    auto stored = stored_latest_ts(sw->key);
+    auto stored = stored_latest_ts(*sw->key);
     if (!stored) return Error{stored.error()};
     // A late result (an agent flushing its buffer) is not the latest.
     if (*stored > sw->newest_ts) continue;
     value.clear();
     store::put_big_endian(value, static_cast<uint64_t>(sw->newest_ts), 8);
     store::encode_result(*sw->newest, value);
-    wb.Put(handles_[store::kLatestCf], sw->key, value);
-    latest_updates.emplace_back(&sw->key, sw->newest_ts);
+    wb.Put(handles_[store::kLatestCf], *sw->key, value);
+    latest_updates.emplace_back(sw->key, sw->newest_ts);
   }
 
   if (wb.Count() == 0) return fresh;

@@ -26,6 +26,7 @@
 #include "common/result.h"
 #include "common/store_families.h"
 #include "common/store_layout.h"
+#include "common/store_rollup.h"
 
 namespace rocksdb {
 class DB;
@@ -41,12 +42,38 @@ struct StoreWriterOptions {
   bool sync_wal = true;
 };
 
+// What the store writes for one batch, computed from its results by prepare()
+// on any thread, so that the single writer thread only assembles the write.
+struct PreparedBatch {
+  struct Raw {  // one raw key and its value, as offsets into `arena`
+    uint32_t key_at, key_size, value_at, value_size;
+  };
+  struct Series {
+    std::string key;                          // store::series_key
+    std::vector<store::RollupSample> samples;  // its results' rollup contributions
+    std::size_t newest = 0;                   // its newest result (the last of equal ts)
+  };
+  std::string arena;
+  std::vector<Raw> raw;        // one per result
+  std::vector<Series> series;  // one per series in the batch, in order of appearance
+};
+
 // One batch from one agent, as the receiver accepted it.
 struct IncomingBatch {
+  IncomingBatch() = default;
+  IncomingBatch(std::string a, uint64_t n, std::vector<ProbeResult> r)
+      : agent(std::move(a)), batch(n), results(std::move(r)) {}
+
   std::string agent;
   uint64_t batch = 0;
   std::vector<ProbeResult> results;
+  // Filled by prepare(); write_batches() prepares what is not.
+  bool is_prepared = false;
+  PreparedBatch prepared;
 };
+
+// Computes `b->prepared` from its agent and results. Any thread.
+void prepare(IncomingBatch* b);
 
 class StoreWriter {
  public:

@@ -151,6 +151,49 @@ TEST_CASE("rollups merge in any order to the rollup of all results, and round-tr
   CHECK_FALSE(Rollup::decode(all.encode().substr(0, 5)));
 }
 
+TEST_CASE("a rollup built from many samples at once equals one built result by result") {
+  std::mt19937 rng(11);
+  std::lognormal_distribution<double> ms(2.0, 1.5);
+  std::vector<uint64_t> scratch;
+  for (int round = 0; round < 200; ++round) {
+    std::vector<ProbeResult> rs;
+    std::size_t n = rng() % 70;
+    for (std::size_t i = 0; i < n; ++i) {
+      switch (rng() % 4) {
+        case 0:
+          rs.push_back(udp(ms(rng), rng() % 11));
+          break;
+        case 1: {
+          ProbeResult c;
+          c.kind = TargetKind::kCheck;
+          c.probe = "http";
+          c.ok = rng() % 3 != 0;
+          if (rng() % 2) c.phase_ms = {{"total", ms(rng)}};
+          if (rng() % 5 == 0) c.error = "timeout";
+          rs.push_back(c);
+          break;
+        }
+        default:
+          rs.push_back(udp(ms(rng)));
+      }
+    }
+    Rollup one_by_one;
+    std::vector<RollupSample> samples;
+    for (const auto& r : rs) {
+      one_by_one.add(r);
+      samples.push_back(RollupSample::of(r));
+    }
+    Rollup at_once = Rollup::of(samples.data(), samples.size(), &scratch);
+    CHECK(at_once == one_by_one);
+    CHECK(at_once.encode() == one_by_one.encode());
+    Rollup merged = at_once;  // and merging into a non-empty histogram still adds up
+    merged.merge(Rollup::of(samples.data(), samples.size() / 2, &scratch));
+    Rollup expected = one_by_one;
+    for (std::size_t i = 0; i < rs.size() / 2; ++i) expected.add(rs[i]);
+    CHECK(merged == expected);
+  }
+}
+
 TEST_CASE("a check's rollup uses its total time and counts failures as loss") {
   ProbeResult ok;
   ok.kind = TargetKind::kCheck;

@@ -64,6 +64,7 @@ void AlertTracker::notice(Track& t, NoticeKind kind, int64_t now_ms, AlertUpdate
   }
   t.last_notice_ms = now_ms;
   if (n.held_back.empty()) out.send.push_back(n);
+  out.recorded.push_back(n);
   history_.push_back(std::move(n));
   while (history_.size() > config_.history_size) history_.pop_front();
 }
@@ -89,6 +90,22 @@ AlertUpdate AlertTracker::update(const std::vector<Alert>& evaluated, int64_t no
         t.alert.since_ms = since;
         notice(t, NoticeKind::kReminder, now_ms, out);
       }
+      if (e.cause == t.alert.cause && e.one_way == t.alert.one_way) {
+        t.one_way_since = -1;
+      } else {
+        if (t.one_way_since < 0 || e.cause != t.pending_cause || e.one_way != t.pending_one_way) {
+          t.pending_cause = e.cause;
+          t.pending_one_way = e.one_way;
+          t.one_way_since = now_ms;
+        }
+        if (now_ms - t.one_way_since >= config_.hold_ms) {
+          int64_t since = t.alert.since_ms;
+          t.alert = e;
+          t.alert.since_ms = since;
+          t.one_way_since = -1;
+          out.publish.push_back(t.alert);
+        }
+      }
       continue;
     }
     if (!t.has_pending || t.pending != e.state) {
@@ -104,11 +121,16 @@ AlertUpdate AlertTracker::update(const std::vector<Alert>& evaluated, int64_t no
     HealthState before = t.committed ? t.alert.state : HealthState::kUnknown;
     t.committed = true;
     t.has_pending = false;
+    t.one_way_since = -1;
     t.alert = e;
     t.alert.since_ms = t.pending_since;
     t.transitions.push_back(now_ms);
     out.publish.push_back(t.alert);
-    if (bad(e.state) && e.state != before) {
+    // Down or offline easing to degraded is still trouble, but less: published
+    // and recorded, not sent (the recovery notice follows when it is up).
+    bool eased = e.state == HealthState::kDegraded &&
+                 (before == HealthState::kDown || before == HealthState::kOffline);
+    if (bad(e.state) && e.state != before && !eased) {
       t.notified_bad = true;
       notice(t, NoticeKind::kAlert, now_ms, out);
     } else if (e.state == HealthState::kUp && t.notified_bad) {

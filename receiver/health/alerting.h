@@ -5,12 +5,18 @@
 //     after it has held for hold_ms (recovery_hold_ms for "up"); "offline" comes
 //     from presence and is committed at once. A subject seen for the first time
 //     in up or unknown is committed at once, without a notice.
-//   - Notices: "alert" when a subject enters down, degraded or offline; "recovery"
-//     when it returns to up after such an alert; "reminder" every repeat_ms while
-//     it stays down or offline. Entering or leaving unknown sends nothing.
+//   - Notices: "alert" when a subject enters down, degraded or offline, except
+//     down or offline easing to degraded (published, recorded, not sent);
+//     "recovery" when it returns to up after such an alert; "reminder" every
+//     repeat_ms while it stays down or offline. Entering or leaving unknown sends
+//     nothing.
 //   - Flap damping: a subject that changed state more than flap_transitions times
 //     within flap_window_ms is flapping: its changes are still published and
 //     recorded, but not sent, until it holds one state for flap_window_ms.
+//   - Cause and one-way loss: while a subject keeps its state, a change of its
+//     cause (e.g. target -> observer-isolated) or of its one_way list (observers
+//     whose path toward it fails while the way back is fine) that holds for
+//     hold_ms is published again (same since, no notice).
 //   - Silences (maintenance windows) match a subject exactly or any agent carrying
 //     a label (for partitions: either side's value); a notice that falls in one is
 //     recorded in the history but not sent.
@@ -27,6 +33,7 @@
 
 #include "common/messages/alert.h"
 #include "common/messages/codec.h"
+#include "common/messages/silence.h"
 
 namespace mutuo::health {
 
@@ -48,17 +55,14 @@ struct Notice {
   std::string held_back;  // "" (sent), "silenced:{silence id}" or "flapping"
 };
 
-struct Silence {
-  std::string id;
-  std::string subject;                 // exact subject, or
-  std::string label_key, label_value;  // every agent carrying this label
-  int64_t starts_ms = 0, ends_ms = 0;  // [starts, ends)
-  std::string comment;
-};
+// A maintenance window: an exact subject, or every agent carrying a label
+// (common/messages/silence.h, from retained mutuo/v1/silences/{id}).
+using Silence = mutuo::Silence;
 
 struct AlertUpdate {
-  std::vector<Alert> publish;  // retained alerts to publish, in order
-  std::vector<Notice> send;    // notices for the channels (none held back)
+  std::vector<Alert> publish;    // retained alerts to publish, in order
+  std::vector<Notice> send;      // notices for the channels (none held back)
+  std::vector<Notice> recorded;  // every notice decided, sent or held back, in order
 };
 
 class AlertTracker {
@@ -89,6 +93,9 @@ class AlertTracker {
     HealthState pending = HealthState::kUnknown;
     int64_t pending_since = 0;
     bool has_pending = false;
+    std::string pending_cause;                 // cause and one_way differ from the
+    std::vector<std::string> pending_one_way;  // committed alert's since ...
+    int64_t one_way_since = -1;                // ... this time (-1: they do not)
     bool notified_bad = false;  // an alert went out (or was held) for the current trouble
     int64_t last_notice_ms = 0;
     std::deque<int64_t> transitions;

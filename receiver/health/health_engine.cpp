@@ -49,6 +49,12 @@ void HealthEngine::observe(const ResultBatch& batch) {
 
 void HealthEngine::presence(const Status& status) {
   Presence& p = presence_[status.agent];
+  if (status.online && !p.online) {
+    // Back from offline: what its observers saw before (probes toward an agent
+    // that was gone, or paths cut while it was away) says nothing about it now.
+    std::string subject = alert_subject_peer(status.agent);
+    std::erase_if(windows_, [&](const auto& kv) { return kv.first.second == subject; });
+  }
   p.online = status.online;
   if (status.online) p.labels = status.labels;
 }
@@ -160,6 +166,24 @@ std::vector<PartitionSides> HealthEngine::find_partitions(
   return found;
 }
 
+void HealthEngine::forgive_healed(std::map<std::string, std::vector<View>>& views,
+                                  const std::set<Key>& explained) {
+  for (auto& [subject, list] : views) {
+    for (View& v : list) {
+      ObserverWindow& w = windows_.at({v.observer, subject});
+      if (isolated_.count(v.observer) || explained.count({v.observer, subject})) {
+        w.mark_set_aside();
+      } else if (w.set_aside() && !w.newest_failed()) {
+        // The fault that explained this path's failures is over and the path
+        // answers again: its old failures say nothing about the subject.
+        w.forgive_failures();  // keeps the newest result, which did not fail
+        v = {v.observer, w.verdict(config_.window), w.evidence(), w.vote_loss(config_.window),
+             w.mean_rtt_ms()};
+      }
+    }
+  }
+}
+
 std::vector<Alert> HealthEngine::evaluate(int64_t now_ms) {
   std::map<std::string, std::vector<View>> views;                   // fresh, by subject
   std::map<std::string, std::map<std::string, std::string>> aside;  // subject -> observer -> why
@@ -176,8 +200,8 @@ std::vector<Alert> HealthEngine::evaluate(int64_t now_ms) {
       aside[subject][observer] = offline(observer) ? "offline" : "stale";
       aside_evidence[subject][observer] = w.evidence();
     } else {
-      views[subject].push_back(
-          {observer, w.verdict(config_.window), w.evidence(), w.mean_loss(), w.mean_rtt_ms()});
+      views[subject].push_back({observer, w.verdict(config_.window), w.evidence(),
+                                w.vote_loss(config_.window), w.mean_rtt_ms()});
     }
     ++it;
   }
@@ -185,6 +209,7 @@ std::vector<Alert> HealthEngine::evaluate(int64_t now_ms) {
   isolated_ = find_isolated(views);
   std::set<Key> explained;
   std::vector<PartitionSides> partitions = find_partitions(views, explained);
+  forgive_healed(views, explained);
 
   std::set<std::string> subjects;
   for (const auto& [s, l] : views) subjects.insert(s);

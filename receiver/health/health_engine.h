@@ -18,6 +18,9 @@
 //     whatever the probes say; an offline observer does not vote.
 //   - Reciprocity: when A->B fails (or loses packets) while B->A is fine, A is
 //     listed in B's one_way.
+//   - When an isolation or a partition heals, the failures it explained are
+//     forgotten as each path answers again, so the healed paths' recent losses
+//     do not make every subject behind them "degraded" for a window's length.
 //
 // Pure logic: no clock, no I/O; the caller passes `now`. Not thread-safe: one
 // thread (the receiver's health thread) calls everything.
@@ -56,7 +59,8 @@ class HealthEngine {
   // One result reported by `observer` (taken from the topic, trusted).
   void observe(const std::string& observer, const ProbeResult& result);
   void observe(const ResultBatch& batch);
-  // Presence from agents/{agent}/status: online (with labels) or offline.
+  // Presence from agents/{agent}/status: online (with labels) or offline. An
+  // agent back online after being offline starts with no results toward it.
   void presence(const Status& status);
   // A peer removed for good (deregistered): forget it and its windows.
   void forget_agent(const std::string& agent);
@@ -90,6 +94,10 @@ class HealthEngine {
   std::set<std::string> find_isolated(const std::map<std::string, std::vector<View>>& views) const;
   std::vector<PartitionSides> find_partitions(const std::map<std::string, std::vector<View>>& views,
                                               std::set<Key>& explained) const;
+  // Marks the windows whose failures someone else's fault explains now; once
+  // such a path answers again, forgets its failures and reads its view again.
+  void forgive_healed(std::map<std::string, std::vector<View>>& views,
+                      const std::set<Key>& explained);
 
   const HealthConfig config_;
   std::map<Key, ObserverWindow> windows_;

@@ -1,5 +1,7 @@
 #include "receiver/health/health_service.h"
 
+#include <spdlog/spdlog.h>
+
 #include "common/topics.h"
 
 namespace mutuo::health {
@@ -37,7 +39,31 @@ void HealthService::add_silence(Silence s) { push(std::move(s)); }
 
 void HealthService::on_message(const MqttMessage& m) { push(m); }
 
+void HealthService::apply_silence(const std::string& id, const MqttMessage& m) {
+  if (m.payload.empty()) {
+    tracker_.remove_silence(id);
+    spdlog::info("silence {} removed", id);
+    return;
+  }
+  auto s = decode_silence(m.payload);
+  std::string why = !s ? s.error() : s->id != id ? "id differs from the topic's" : "";
+  if (!why.empty()) {
+    ++rejected_silences_;
+    uint64_t suppressed = 0;
+    if (log_limiter_.allow(&suppressed)) {
+      spdlog::warn("rejected silence on {}: {}{}", m.topic, why,
+                   suppressed ? fmt::format(" ({} more suppressed)", suppressed) : "");
+    }
+    return;
+  }
+  spdlog::info("silence {} on {} from {} to {}", id,
+               s->subject.empty() ? s->label_key + "=" + s->label_value : s->subject, s->starts_ms,
+               s->ends_ms);
+  tracker_.add_silence(std::move(s).value());
+}
+
 void HealthService::decode(const MqttMessage& m) {
+  if (auto id = silence_id_of(m.topic)) return apply_silence(*id, m);
   auto parsed = topics::parse(m.topic);
   if (!parsed) return;
   if (parsed->kind == topics::Kind::kStatus) {
@@ -70,7 +96,38 @@ void HealthService::tick() {
   for (const Notice& n : update.send) {
     for (auto& c : channels_) c->submit(n, now);
   }
+  record(update, now);
   for (auto& c : channels_) c->pump(now);
+}
+
+void HealthService::record(const AlertUpdate& update, int64_t now_ms) {
+  if (history_ == nullptr) return;
+  std::vector<HistoryEntry> entries;
+  for (const Alert& a : update.publish) {
+    HistoryEntry e{now_ms, "change", "", a};
+    for (const Notice& n : update.recorded) {
+      if (n.kind != NoticeKind::kReminder && n.alert.subject == a.subject) {
+        e.kind = std::string(to_string(n.kind));
+        e.held_back = n.held_back;
+      }
+    }
+    entries.push_back(std::move(e));
+  }
+  for (const Notice& n : update.recorded) {
+    if (n.kind == NoticeKind::kReminder)
+      entries.push_back({now_ms, "reminder", n.held_back, n.alert});
+  }
+  auto written = history_->append(entries);
+  if (written && now_ms - pruned_ms_ >= 60'000) {
+    pruned_ms_ = now_ms;
+    auto pruned = history_->prune(now_ms);
+    if (!pruned) written = Error{pruned.error()};
+  }
+  if (!written) {
+    ++history_errors_;
+    uint64_t suppressed = 0;
+    if (log_limiter_.allow(&suppressed)) spdlog::error("{}", written.error());
+  }
 }
 
 void HealthService::start() {

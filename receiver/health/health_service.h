@@ -18,7 +18,9 @@
 #include <variant>
 #include <vector>
 
+#include "common/log.h"
 #include "common/mqtt_session.h"
+#include "receiver/health/alert_history.h"
 #include "receiver/health/alerting.h"
 #include "receiver/health/health_engine.h"
 #include "receiver/health/notifier.h"
@@ -46,9 +48,15 @@ class HealthService {
   void on_status(Status status);
   // A raw message: agents/{agent}/status or results/{agent}, queued and decoded
   // on the service thread (the topic's agent must match the payload's; anything
-  // else, or an invalid payload, is ignored: the receiver counts those).
+  // else, or an invalid payload, is ignored: the receiver counts those); or a
+  // retained silences/{id} (common/messages/silence.h): added, replaced, or
+  // removed by a zero-length payload. An invalid silence is refused, counted
+  // (rejected_silences()) and logged at a bounded rate.
   void on_message(const MqttMessage& m);
   void add_silence(Silence s);
+  // Records every committed change and every notice in `history` (which must
+  // outlive the service), and prunes it once a minute. REQUIRES: before start().
+  void set_history(AlertHistory* history) { history_ = history; }
 
   // Applies what is queued, evaluates at clock(), publishes and notifies, pumps
   // the channels. The service thread calls it; tests call it directly.
@@ -58,10 +66,14 @@ class HealthService {
 
   uint64_t dropped() const { return dropped_; }
   uint64_t published() const { return published_; }
+  uint64_t rejected_silences() const { return rejected_silences_; }
+  uint64_t history_errors() const { return history_errors_; }
 
  private:
   using Input = std::variant<ResultBatch, Status, Silence, MqttMessage>;
   void decode(const MqttMessage& m);
+  void apply_silence(const std::string& id, const MqttMessage& m);
+  void record(const AlertUpdate& update, int64_t now_ms);
   void push(Input in);
 
   const HealthServiceConfig config_;
@@ -70,6 +82,9 @@ class HealthService {
   Clock clock_;
   HealthEngine engine_;   // service thread only
   AlertTracker tracker_;  // service thread only
+  AlertHistory* history_ = nullptr;
+  int64_t pruned_ms_ = 0;  // service thread only
+  LogLimiter log_limiter_{10, std::chrono::seconds(60)};
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -77,7 +92,7 @@ class HealthService {
   std::size_t queued_bytes_ = 0;  // guarded by mu_: raw payload bytes in queue_
   bool stopping_ = false;         // guarded by mu_
   std::thread thread_;
-  std::atomic<uint64_t> dropped_{0}, published_{0};
+  std::atomic<uint64_t> dropped_{0}, published_{0}, rejected_silences_{0}, history_errors_{0};
 };
 
 }  // namespace mutuo::health

@@ -55,6 +55,11 @@ void ObserverWindow::trim(int64_t now_ms, const WindowLimits& limits) {
   }
 }
 
+void ObserverWindow::forgive_failures() {
+  std::erase_if(samples_, [](const Sample& s) { return s.failed; });
+  set_aside_ = false;
+}
+
 double ObserverWindow::mean_loss() const {
   double sum = 0;
   for (const Sample& s : samples_) sum += s.loss;
@@ -74,12 +79,27 @@ std::optional<double> ObserverWindow::mean_rtt_ms() const {
   return sum / static_cast<double>(n);
 }
 
+double ObserverWindow::vote_loss(const WindowLimits& limits) const {
+  std::size_t failures = 0;
+  for (const Sample& s : samples_) failures += s.failed ? 1 : 0;
+  double share = static_cast<double>(failures) / static_cast<double>(samples_.size());
+  if (!newest_failed() || share >= limits.fail_fraction) return mean_loss();
+  double sum = 0;
+  std::size_t answered = 0;
+  for (const Sample& s : samples_) {
+    if (s.failed) continue;
+    sum += s.loss;
+    ++answered;
+  }
+  return answered == 0 ? 0 : sum / static_cast<double>(answered);
+}
+
 Verdict ObserverWindow::verdict(const WindowLimits& limits) const {
   std::size_t failures = 0;
   for (const Sample& s : samples_) failures += s.failed ? 1 : 0;
   double share = static_cast<double>(failures) / static_cast<double>(samples_.size());
   if (samples_.back().failed && share >= limits.fail_fraction) return Verdict::kFail;
-  if (mean_loss() >= limits.degraded_loss) return Verdict::kDegraded;
+  if (vote_loss(limits) >= limits.degraded_loss) return Verdict::kDegraded;
   auto rtt = mean_rtt_ms();
   if (limits.degraded_rtt_ms > 0 && rtt && *rtt >= limits.degraded_rtt_ms) {
     return Verdict::kDegraded;

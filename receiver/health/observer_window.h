@@ -44,15 +44,34 @@ class ObserverWindow {
   void trim(int64_t now_ms, const WindowLimits& limits);
   bool empty() const { return samples_.empty(); }
   int64_t newest_ms() const { return samples_.empty() ? 0 : samples_.back().ts_ms; }
+  bool newest_failed() const { return !samples_.empty() && samples_.back().failed; }
 
-  // REQUIRES: !empty().
+  // REQUIRES: !empty(). Fail: the newest result failed and at least
+  // fail_fraction of the window did. Degraded: the loss (vote_loss) or the mean
+  // latency reaches its threshold. Else ok.
   Verdict verdict(const WindowLimits& limits) const;
+  // The loss this observer reports for the subject. While a run of failures is
+  // only beginning (the newest result failed, too few yet to fail), the failed
+  // results are not counted: the path is going down, not lossy, and saying
+  // "degraded" first would send a degraded alert before every outage. Otherwise
+  // the mean loss of the window, failed results counting 1.
+  double vote_loss(const WindowLimits& limits) const;
   ObserverEvidence evidence() const;
   double mean_loss() const;
   std::optional<double> mean_rtt_ms() const;
 
+  // Failures explained by someone else's fault (the observer isolated, the path
+  // crossing a partition) must not be blamed on the subject once that fault
+  // heals: the engine marks such a window, and when its newest result succeeds
+  // again it forgets the failures (forgive_failures()).
+  void mark_set_aside() { set_aside_ = true; }
+  bool set_aside() const { return set_aside_; }
+  // Drops the failed samples and the mark.
+  void forgive_failures();
+
  private:
   std::deque<Sample> samples_;  // oldest first
+  bool set_aside_ = false;
 };
 
 }  // namespace mutuo::health

@@ -8,3 +8,6 @@ mutuo_unit_test(health_attribution_test LABELS "alerts;receiver" LIBS mutuo_heal
 mutuo_unit_test(health_alerting_test LABELS "alerts;receiver" LIBS mutuo_health)
 mutuo_unit_test(health_notifier_test LABELS "alerts;receiver" LIBS mutuo_health CURL::libcurl)
 mutuo_unit_test(health_service_test LABELS "alerts;receiver" LIBS mutuo_health)
+mutuo_unit_test(health_options_test LABELS "alerts;receiver" LIBS mutuo_health)
+mutuo_unit_test(health_silence_test LABELS "alerts;receiver" LIBS mutuo_health valijson)
+mutuo_unit_test(health_history_test LABELS "alerts;receiver" LIBS mutuo_health)

@@ -171,3 +171,80 @@ TEST_CASE("degraded then down: each worse state is an alert") {
   CHECK(r.sent[1].alert.state == HealthState::kDown);
   CHECK(r.sent[2].kind == NoticeKind::kRecovery);
 }
+
+TEST_CASE("one-way loss appearing on an up subject is published again once it holds") {
+  Run r;
+  r.feed("peer/b", HealthState::kUp, 0, 1'000);
+  REQUIRE(r.published.size() == 1);
+  Alert one_way = state_of("peer/b", HealthState::kUp);
+  one_way.one_way = {"a"};
+  for (int64_t t = 2'000; t <= 20'000; t += 1000) {
+    auto u = r.tracker.update({one_way}, t);
+    for (auto& a : u.publish) r.published.push_back(a);
+    for (auto& n : u.send) r.sent.push_back(n);
+    if (t < 12'000) CHECK(u.publish.empty());  // held like a state change
+  }
+  REQUIRE(r.published.size() == 2);
+  CHECK(r.published[1].one_way == std::vector<std::string>{"a"});
+  CHECK(r.published[1].since_ms == 0);  // the state did not change
+  CHECK(r.sent.empty());                // a flag in the alert, not a notice
+  // And cleared the same way.
+  r.feed("peer/b", HealthState::kUp, 21'000, 40'000);
+  REQUIRE(r.published.size() == 3);
+  CHECK(r.published[2].one_way.empty());
+}
+
+TEST_CASE("a one-way flag shorter than the hold time is not published") {
+  Run r;
+  r.feed("peer/b", HealthState::kUp, 0, 1'000);
+  Alert one_way = state_of("peer/b", HealthState::kUp);
+  one_way.one_way = {"a"};
+  for (int64_t t = 2'000; t <= 6'000; t += 1000) r.tracker.update({one_way}, t);
+  r.feed("peer/b", HealthState::kUp, 7'000, 40'000);
+  CHECK(r.published.size() == 1);
+}
+
+TEST_CASE("every notice is recorded in the update, sent or held back") {
+  Run r;
+  r.tracker.add_silence({"maint-1", "peer/d", "", "", 0, 120'000, ""});
+  std::vector<mutuo::health::Notice> recorded;
+  for (int64_t t = 0; t <= 60'000; t += 1000) {
+    Alert a = state_of("peer/d", t < 2'000 ? HealthState::kUp : HealthState::kDown,
+                       t < 2'000 ? "" : "target");
+    auto u = r.tracker.update({a}, t);
+    for (auto& n : u.recorded) recorded.push_back(n);
+    CHECK(u.send.empty());
+  }
+  REQUIRE(recorded.size() == 1);
+  CHECK(recorded[0].kind == NoticeKind::kAlert);
+  CHECK(recorded[0].held_back == "silenced:maint-1");
+}
+
+TEST_CASE("down easing to degraded is published, not sent; the recovery follows") {
+  Run r;
+  r.feed("peer/d", HealthState::kUp, 0, 0);
+  r.feed("peer/d", HealthState::kDown, 1'000, 20'000);
+  r.feed("peer/d", HealthState::kDegraded, 21'000, 40'000);
+  r.feed("peer/d", HealthState::kUp, 41'000, 80'000);
+  REQUIRE(r.sent.size() == 2);
+  CHECK(r.sent[0].alert.state == HealthState::kDown);
+  CHECK(r.sent[1].kind == NoticeKind::kRecovery);
+  CHECK(r.published.size() == 4);  // up, down, degraded, up
+}
+
+TEST_CASE("a change of cause in the same state is published again, without a notice") {
+  Run r;
+  r.feed("peer/d", HealthState::kUp, 0, 0);
+  r.feed("peer/d", HealthState::kDown, 1'000, 20'000);
+  REQUIRE(r.published.back().cause == "target");
+  for (int64_t t = 21'000; t <= 40'000; t += 1000) {
+    for (auto& a :
+         r.tracker.update({state_of("peer/d", HealthState::kDown, "observer-isolated")}, t)
+             .publish) {
+      r.published.push_back(a);
+    }
+  }
+  CHECK(r.published.back().cause == "observer-isolated");
+  CHECK(r.published.back().since_ms == 1'000);
+  CHECK(r.published.size() == 3);
+}

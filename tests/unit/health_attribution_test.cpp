@@ -151,3 +151,44 @@ TEST_CASE("loss both ways is not one-way") {
   CHECK(find(alerts, "peer/a").one_way.empty());
   CHECK(find(alerts, "peer/b").one_way.empty());
 }
+
+TEST_CASE("a healed partition leaves no subject degraded by the failures it explained") {
+  const std::vector<std::string> fra = {"f1", "f2", "f3"}, ams = {"a1", "a2", "a3"};
+  std::vector<std::string> mesh = fra;
+  mesh.insert(mesh.end(), ams.begin(), ams.end());
+  HealthEngine e;
+  for (const auto& a : fra) e.presence(online(a, {{"site", "fra"}}));
+  for (const auto& a : ams) e.presence(online(a, {{"site", "ams"}}));
+  auto cross = [](const std::string& o, const std::string& t) { return o[0] != t[0]; };
+  rounds(e, mesh, 6, [&](const std::string& o, const std::string& t) -> uint32_t {
+    return cross(o, t) ? 0 : 10;
+  });
+  REQUIRE(find(e.evaluate(6 * kRound), "partition/site/ams/fra").state == HealthState::kDown);
+  // One round later every path answers again: the windows still hold 5 failed
+  // results of 6, but those were the partition's, not the targets'.
+  for (const auto& o : mesh) {
+    for (const auto& t : mesh) {
+      if (o != t) e.observe(o, udp(t, 7 * kRound, 10));
+    }
+  }
+  auto healed = e.evaluate(7 * kRound);
+  CHECK(find(healed, "partition/site/ams/fra").state == HealthState::kUp);
+  for (const auto& a : mesh) {
+    CAPTURE(a);
+    CHECK(find(healed, "peer/" + a).state == HealthState::kUp);
+  }
+}
+
+TEST_CASE("without a fault that explains them, a path's old failures still count") {
+  // A target that was down for everyone and answers again is degraded while
+  // its observers' windows still hold the outage (nobody else was to blame).
+  const std::vector<std::string> mesh = {"a", "b", "c", "d"};
+  HealthEngine e;
+  rounds(e, mesh, 6,
+         [](const std::string&, const std::string& t) -> uint32_t { return t == "d" ? 0 : 10; });
+  REQUIRE(find(e.evaluate(6 * kRound), "peer/d").state == HealthState::kDown);
+  for (const auto& o : mesh) {
+    if (o != "d") e.observe(o, udp("d", 7 * kRound, 10));
+  }
+  CHECK(find(e.evaluate(7 * kRound), "peer/d").state == HealthState::kDegraded);
+}

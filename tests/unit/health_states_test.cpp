@@ -174,9 +174,11 @@ TEST_CASE("an agent offline by presence is offline, never down by probes") {
   CHECK(count_state(alerts, HealthState::kDown) == 0);
   // d's own (older) results toward others do not vote.
   CHECK(find(alerts, "peer/a").observers.at("d") == "offline");
-  // Back online: judged by probes again.
+  // Back online: judged by probes again, by the rounds made since.
   e.presence(online("d"));
-  CHECK(find(e.evaluate(6 * kRound), "peer/d").state == HealthState::kDown);
+  CHECK(find(e.evaluate(6 * kRound), "peer/d").state == HealthState::kUnknown);
+  for (int i = 7; i <= 12; ++i) round(e, i * kRound, dead_d);
+  CHECK(find(e.evaluate(12 * kRound), "peer/d").state == HealthState::kDown);
 }
 
 TEST_CASE("an observer without recent results does not vote") {
@@ -233,4 +235,36 @@ TEST_CASE("a resent result replaces the first, unsupported probes say nothing") 
   const auto& z = find(alerts_z, "peer/z");
   CHECK(z.evidence.at("a").samples == 3);
   CHECK(z.state == HealthState::kUp);
+}
+
+TEST_CASE("a target going down passes from up to down, not through degraded") {
+  HealthEngine e;
+  for (const auto& a : kMesh) e.presence(online(a));
+  for (int i = 1; i <= 6; ++i) round(e, i * kRound, all_fine);
+  // d stops answering: after one and two failed rounds of six the observers do
+  // not fail yet (too few), and they do not call d lossy either.
+  for (int i = 7; i <= 8; ++i) {
+    round(e, i * kRound,
+          [](const std::string&, const std::string& t) -> uint32_t { return t == "d" ? 0 : 10; });
+    auto a = find(e.evaluate(i * kRound), "peer/d");
+    CAPTURE(i);
+    CHECK(a.state == HealthState::kUp);
+    CHECK(a.observers.at("a") == "ok");
+  }
+  round(e, 9 * kRound,
+        [](const std::string&, const std::string& t) -> uint32_t { return t == "d" ? 0 : 10; });
+  CHECK(find(e.evaluate(9 * kRound), "peer/d").state == HealthState::kDown);
+}
+
+TEST_CASE("an agent back online starts with no failures from before") {
+  HealthEngine e;
+  for (const auto& a : kMesh) e.presence(online(a));
+  for (int i = 1; i <= 6; ++i) {
+    round(e, i * kRound,
+          [](const std::string&, const std::string& t) -> uint32_t { return t == "d" ? 0 : 10; });
+  }
+  e.presence(lost("d"));
+  CHECK(find(e.evaluate(6 * kRound), "peer/d").state == HealthState::kOffline);
+  e.presence(online("d"));  // no round toward d yet since it came back
+  CHECK(find(e.evaluate(6 * kRound + 1000), "peer/d").state == HealthState::kUnknown);
 }

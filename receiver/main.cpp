@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/process.h"
+#include "common/sd_notify.h"
 #include "common/topics.h"
 #include "common/version.h"
 #include "receiver/health/health_service.h"
@@ -160,6 +161,9 @@ int main(int argc, char** argv) {
                store_dir);
   session.start();
   health.start();
+  mutuo::systemd::Readiness readiness([&session] { return session.connected(); },
+                                      "connected to " + mqtt.server_uri + ", storing in " + store_dir,
+                                      "waiting for broker " + mqtt.server_uri);
 
   std::mutex mu;
   std::condition_variable cv;
@@ -177,6 +181,7 @@ int main(int argc, char** argv) {
   });
 
   std::string sig = mutuo::wait_for_shutdown_signal();
+  readiness.stopping();
   spdlog::info("{}: stopping", sig);
   {
     std::lock_guard lock(mu);

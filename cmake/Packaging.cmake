@@ -93,7 +93,8 @@ if(TARGET mutuo-tracker)
     "mutuo receiver: stores mutuo probe results in RocksDB\nConsumes result batches from MQTT, stores them with rollups and retention,\nconfirms each stored batch and publishes health alerts."
     GROUP mutuo)
   mutuo_service_package(dashboard mutuo-dashboard
-    "mutuo dashboard: web UI and JSON API of mutuo\nUsers, agent registration, status, mesh matrix and history charts.")
+    "mutuo dashboard: web UI and JSON API of mutuo\nUsers, agent registration, status, mesh matrix and history charts;\nmutuo-config keeps agents and checks as JSON (config as code).")
+  install(PROGRAMS ${MUTUO_ROOT}/scripts/mutuo-config DESTINATION bin COMPONENT dashboard)
 
   # mutuo-broker-config: the provisioning script and its templates, kept
   # together in /usr/share/mutuo/broker-config (the script finds its templates
@@ -151,5 +152,5 @@ set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "adduser, libcap2-bin")
 # The agent loads libcurl only for http checks (agent/probes/curl_library.h).
 set(CPACK_DEBIAN_AGENT_PACKAGE_RECOMMENDS "libcurl4")
 set(CPACK_DEBIAN_RECEIVER_PACKAGE_RECOMMENDS "mutuo-broker-config")
-set(CPACK_DEBIAN_DASHBOARD_PACKAGE_RECOMMENDS "mutuo-receiver")
+set(CPACK_DEBIAN_DASHBOARD_PACKAGE_RECOMMENDS "mutuo-receiver, python3")  # python3: mutuo-config
 include(CPack)

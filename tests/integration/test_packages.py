@@ -136,8 +136,9 @@ def check_control(debs, version):
         # dpkg-shlibdeps filled in the shared libraries the program links.
         assert "libc6" in fields["Depends"] and "libstdc++6" in fields["Depends"], (name, fields)
         assert "adduser" in fields["Depends"], (name, fields)
-        programs = re.findall(r"\./usr/bin/(\S+)", files)
-        assert programs == [name], f"{name} ships programs {programs}"
+        programs = sorted(re.findall(r"\./usr/bin/(\S+)", files))
+        extra = ["mutuo-config"] if name == "mutuo-dashboard" else []  # config as code
+        assert programs == sorted([name] + extra), f"{name} ships programs {programs}"
         control = run(["dpkg-deb", "-I", path, "conffiles"]).stdout.split()
         assert control == [f"/etc/mutuo/{name[len('mutuo-'):]}.conf"], (name, control)
     agent_depends = run(["dpkg-deb", "-f", debs["mutuo-agent"], "Depends"]).stdout
@@ -184,6 +185,8 @@ def check_installed(version):
             assert re.search(rf"^{re.escape(line)}$", text, re.M), (s, line)
         has_raw = re.search(r"^AmbientCapabilities=CAP_NET_RAW$", text, re.M)
         assert bool(has_raw) == (s == "agent"), f"{s}: AmbientCapabilities"
+
+    assert "export" in run(["/usr/bin/mutuo-config", "--help"]).stdout
 
     # mutuo-broker-config: the script, its templates, the generated config and the drop-in.
     assert "mutuo-broker init DIR" in run(["/usr/bin/mutuo-broker", "--help"]).stdout

@@ -14,8 +14,8 @@
 #include "common/sd_notify.h"
 #include "common/topics.h"
 #include "common/version.h"
+#include "receiver/health/health_options.h"
 #include "receiver/health/health_service.h"
-#include "receiver/health/webhook_curl.h"
 #include "receiver/receiver.h"
 #include "receiver/store_metrics.h"
 
@@ -74,14 +74,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
-  std::vector<std::string> webhook_urls;
-  double alert_hold_s = 10;
-  app.add_option("--webhook-url", webhook_urls,
-                 "POST alert notices as JSON to this URL (repeatable; docs/health.md)");
-  app.add_option("--alert-hold-s", alert_hold_s,
-                 "a new health state must hold this long before it is published and alerted "
-                 "(twice as long for a recovery)")
-      ->capture_default_str();
+  mutuo::health::HealthOptions health_options;
+  mutuo::health::add_options(app, health_options);
   app.set_version_flag("--version", mutuo::kVersion);
   CLI11_PARSE(app, argc, argv);
 
@@ -134,27 +128,27 @@ int main(int argc, char** argv) {
 
   // Health (docs/health.md): presence and results in, retained alerts and
   // webhook notices out, on the health service's own thread.
-  mutuo::health::HealthServiceConfig health_config;
-  health_config.alerting.hold_ms = static_cast<int64_t>(alert_hold_s * 1000);
-  health_config.alerting.recovery_hold_ms = 2 * health_config.alerting.hold_ms;
-  std::vector<std::unique_ptr<mutuo::health::Channel>> channels;
-  for (const auto& url : webhook_urls) {
-    mutuo::health::WebhookOptions w;
-    w.name = "webhook-" + std::to_string(channels.size() + 1);
-    w.url = url;
-    channels.push_back(
-        std::make_unique<mutuo::health::WebhookChannel>(w, mutuo::health::curl_http_post()));
+  auto alert_history = mutuo::health::open_history(health_options, store_dir);
+  if (!alert_history) {
+    spdlog::error("{}", alert_history.error());
+    return 1;
   }
   mutuo::health::HealthService health(
-      health_config, [&session](const mutuo::MqttMessage& m) { return session.publish(m); },
-      std::move(channels), [] { return mutuo::now_ms(); });
+      mutuo::health::service_config(health_options),
+      [&session](const mutuo::MqttMessage& m) { return session.publish(m); },
+      mutuo::health::make_channels(health_options), [] { return mutuo::now_ms(); });
+  health.set_history(alert_history.value().get());
 
   session.subscribe(mutuo::topics::kAllResults, 1);
   session.subscribe(mutuo::topics::kAllStatus, 1);
+  session.subscribe(mutuo::kAllSilences, 1);
+  // Results reach health from the receiver once stored, decoded once there.
+  receiver->set_stored_sink([&health](mutuo::ResultBatch&& b) { health.on_results(std::move(b)); });
   session.on_message([&](const mutuo::MqttMessage& m) {
-    health.on_message(m);
     auto parsed = mutuo::topics::parse(m.topic);
+    if (!parsed || parsed->kind != mutuo::topics::Kind::kResults) health.on_message(m);
     if (parsed && parsed->kind == mutuo::topics::Kind::kStatus) return;  // presence: health only
+    if (mutuo::silence_id_of(m.topic)) return;                         // silences: health only
     receiver->handle(m);
   });
   spdlog::info("mutuo-receiver {} starting; broker {}, store {}", mutuo::kVersion, mqtt.server_uri,

@@ -44,6 +44,8 @@ class HealthService {
                 std::vector<std::unique_ptr<Channel>> channels, Clock clock);
   ~HealthService();  // stop()
 
+  // A decoded batch: the receiver hands each newly stored batch here once
+  // (Receiver::set_stored_sink), so results are decoded only by the receiver.
   void on_results(ResultBatch batch);
   void on_status(Status status);
   // A raw message: agents/{agent}/status or results/{agent}, queued and decoded

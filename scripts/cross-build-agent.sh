@@ -72,17 +72,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 say "configuring $build (agent/standalone, cmake/$toolchain)"
+mkdir -p "$build"
 cmake -S "$root/agent/standalone" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_TOOLCHAIN_FILE="$root/cmake/$toolchain" > "$build.configure.log" 2>&1 \
-  || { cat "$build.configure.log"; exit 1; }
+      -DCMAKE_TOOLCHAIN_FILE="$root/cmake/$toolchain" > "$build/cross-configure.log" 2>&1 \
+  || { cat "$build/cross-configure.log"; exit 1; }
 tests=(echo_packet_test delivery_batch_store_test delivery_outbox_test agent_scheduler_test
        agent_probes_test messages_test)
 targets=(mutuo-agent)
 [ $run_tests = 1 ] && targets+=("${tests[@]}")
 say "building ${targets[*]} with -j$jobs"
 start=$(date +%s)
-make -C "$build" -j"$jobs" "${targets[@]}" > "$build.build.log" 2>&1 \
-  || { tail -40 "$build.build.log"; exit 1; }
+make -C "$build" -j"$jobs" "${targets[@]}" > "$build/cross-make.log" 2>&1 \
+  || { tail -40 "$build/cross-make.log"; exit 1; }
 say "built in $(( $(date +%s) - start )) s"
 
 bin=$build/agent/mutuo-agent

@@ -1,6 +1,7 @@
 #include "dashboard/api_json.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <set>
 #include <string>
@@ -213,9 +214,32 @@ json alerts_json(const std::vector<std::pair<std::string, Alert>>& alerts) {
   return {{"alerts", std::move(list)}, {"counts", counts}, {"open", open}};
 }
 
-json matrix_compact_json(const std::vector<AgentPresence>& agents,
-                         const std::vector<store::StoredResult>& latest, int64_t now_ms,
-                         bool store_available) {
+namespace {
+
+void append_number(std::string* out, double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, ec == std::errc() ? end : buf);
+}
+
+template <class T>
+void append_optional(std::string* out, const std::optional<T>& v) {
+  if (!v) {
+    out->append("null");
+  } else {
+    append_number(out, static_cast<double>(*v));
+  }
+}
+
+void append_string(std::string* out, const std::string& s) {
+  out->append(json(s).dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+}  // namespace
+
+std::string matrix_compact_text(const std::vector<AgentPresence>& agents,
+                                const std::vector<store::StoredResult>& latest, int64_t now_ms,
+                                bool store_available) {
   std::set<std::string> id_set;
   for (const auto& a : agents) id_set.insert(a.id);
   for (const auto& r : latest) {
@@ -227,29 +251,60 @@ json matrix_compact_json(const std::vector<AgentPresence>& agents,
   auto index = [&ids](const std::string& id) {
     return std::lower_bound(ids.begin(), ids.end(), id) - ids.begin();
   };
-  json cells = json::array();
+  // Written by hand, not through nlohmann::json: 40,000 rows are built once a
+  // second under load, and this is several times faster.
+  std::string out;
+  out.reserve(128 + ids.size() * 16 + latest.size() * 64);
+  out.append("{\"agents\":[");
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    append_string(&out, ids[i]);
+  }
+  out.append(
+      "],\"fields\":[\"observer\",\"target\",\"ts\",\"sent\",\"recv\",\"min\",\"avg\",\"max\","
+      "\"jitter_ms\",\"error\"],\"cells\":[");
+  bool first = true;
   for (const auto& e : latest) {
     if (!is_matrix_entry(e)) continue;
     const ProbeResult& r = e.result;
-    json row = json::array({index(e.series.observer), index(e.series.target), r.ts_ms,
-                            or_null(r.sent), or_null(r.recv)});
+    if (!first) out.push_back(',');
+    first = false;
+    out.push_back('[');
+    out.append(std::to_string(index(e.series.observer)));
+    out.push_back(',');
+    out.append(std::to_string(index(e.series.target)));
+    out.push_back(',');
+    out.append(std::to_string(r.ts_ms));
+    out.push_back(',');
+    append_optional(&out, r.sent);
+    out.push_back(',');
+    append_optional(&out, r.recv);
+    out.push_back(',');
     if (r.rtt_ms) {
-      row.push_back(r.rtt_ms->min);
-      row.push_back(r.rtt_ms->avg);
-      row.push_back(r.rtt_ms->max);
+      append_number(&out, r.rtt_ms->min);
+      out.push_back(',');
+      append_number(&out, r.rtt_ms->avg);
+      out.push_back(',');
+      append_number(&out, r.rtt_ms->max);
     } else {
-      row.insert(row.end(), {nullptr, nullptr, nullptr});
+      out.append("null,null,null");
     }
-    row.push_back(or_null(r.jitter_ms));
-    row.push_back(r.error.empty() ? json(nullptr) : json(r.error));
-    cells.push_back(std::move(row));
+    out.push_back(',');
+    append_optional(&out, r.jitter_ms);
+    out.push_back(',');
+    if (r.error.empty()) {
+      out.append("null");
+    } else {
+      append_string(&out, r.error);
+    }
+    out.push_back(']');
   }
-  return {{"agents", std::move(ids)},
-          {"fields", {"observer", "target", "ts", "sent", "recv", "min", "avg", "max", "jitter_ms",
-                      "error"}},
-          {"cells", std::move(cells)},
-          {"now", now_ms},
-          {"store_available", store_available}};
+  out.append("],\"now\":");
+  out.append(std::to_string(now_ms));
+  out.append(",\"store_available\":");
+  out.append(store_available ? "true" : "false");
+  out.push_back('}');
+  return out;
 }
 
 json live_agent_event(const AgentPresence& a) {

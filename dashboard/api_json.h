@@ -75,9 +75,10 @@ nlohmann::json check_result_json(const std::string& check, const std::string& ob
 // third of the bytes: {"agents":[ids],"fields":[...],"cells":[[observer index,
 // target index, ts, sent, recv, min, avg, max, jitter_ms, error]],"now",
 // "store_available"}; indexes into "agents", absent values null.
-nlohmann::json matrix_compact_json(const std::vector<AgentPresence>& agents,
-                                   const std::vector<store::StoredResult>& latest,
-                                   int64_t now_ms, bool store_available);
+// Returned serialized (it is built by hand, for speed).
+std::string matrix_compact_text(const std::vector<AgentPresence>& agents,
+                                const std::vector<store::StoredResult>& latest, int64_t now_ms,
+                                bool store_available);
 
 // Whether a result counts as a success: a check's verdict, else some reply came
 // back (loss < 100%), else no error.

@@ -37,6 +37,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -75,6 +76,7 @@ struct HttpRequest {
   std::string origin;        // the Origin header, empty when absent
   std::string host;          // the Host header
   std::string authorization;  // the Authorization header ("Bearer <API token>")
+  std::string accept_encoding;  // the Accept-Encoding header
 };
 
 struct HttpResponse {
@@ -106,6 +108,9 @@ struct ApiSources {
   const PresenceTable* presence = nullptr;     // REQUIRES: non-null, outlives the router
   std::function<StoreView::Snapshot()> store;  // the store's latest results
   std::function<bool()> broker_connected;
+  // Bumped whenever results or presence change (BusListener::version); null:
+  // the matrix is rebuilt every second it is asked for.
+  std::function<uint64_t()> data_version{};
   std::function<int64_t()> now_ms;  // wall clock, ms since the Unix epoch
   std::string_view index_html;      // REQUIRES: outlives the router
   std::string_view uplot_js{};      // the bundled uPlot library; REQUIRES: outlives the router
@@ -181,12 +186,18 @@ class ApiRouter {
   // GET /api/matrix answers, verbose [0] and compact [1], rebuilt at most once
   // per kMatrixCacheMs: a 200-agent matrix is 40,000 cells.
   struct MatrixCache {
-    std::mutex mu;  // guards body and built_ms
+    std::mutex mu;  // guards body, gzipped and built_ms
     std::shared_ptr<const std::string> body;
+    std::shared_ptr<const std::string> gzipped;  // body, gzip-compressed
     int64_t built_ms = 0;
+    uint64_t version = 0;  // data_version() when built
     std::mutex build;  // held by the one request rebuilding it
   };
   mutable MatrixCache matrix_cache_[2];
+  // GET /api/series answers for named ranges, by series and span: (built, body).
+  mutable std::mutex series_mu_;
+  mutable std::map<std::string, std::pair<int64_t, std::shared_ptr<const std::string>>>
+      series_cache_;  // guarded by series_mu_
   // GET /api/public/status, rebuilt at most every kPublicStatusCacheMs (anyone
   // may ask, as often as they like) and at once after the setting changes.
   mutable std::mutex public_mu_;

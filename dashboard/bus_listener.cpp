@@ -52,6 +52,7 @@ void BusListener::on_message(const MqttMessage& m) {
   switch (parsed->kind) {
     case topics::Kind::kStatus: {
       auto update = presence_->apply(m.topic, m.payload, m.retained, now);
+      ++version_;
       if (update == PresenceUpdate::kCleared) {
         feed_->publish(text(live_agent_removed_event(parsed->id)));
       } else if (update == PresenceUpdate::kUpdated) {
@@ -64,6 +65,7 @@ void BusListener::on_message(const MqttMessage& m) {
       if (!batch) return reject(m.topic, batch.error());
       if (batch->agent != parsed->id) return reject(m.topic, "agent does not match the topic");
       ++results_;
+      ++version_;
       feed_->publish(text(live_results_event(*batch, now)));
       return;
     }

@@ -43,6 +43,10 @@ class BusListener {
 
   Counters counters() const;
 
+  // Changes whenever a result batch or a presence change arrived: cached
+  // answers built from an older version may be stale.
+  uint64_t version() const { return version_.load(); }
+
  private:
   void reject(const std::string& topic, const std::string& reason);
 
@@ -51,6 +55,7 @@ class BusListener {
   RetainedTable<Check>* checks_;
   LiveFeed* feed_;
   std::function<int64_t()> now_ms_;
+  std::atomic<uint64_t> version_{0};
   std::atomic<uint64_t> results_{0}, alerts_applied_{0}, checks_applied_{0}, rejected_{0};
   LogLimiter reject_log_{5, std::chrono::seconds(10)};
 };

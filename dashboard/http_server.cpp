@@ -164,6 +164,7 @@ int HttpServer::handle(mg_connection* conn, void* self) {
   req.origin = header("Origin");
   req.host = header("Host");
   req.authorization = header("Authorization");
+  req.accept_encoding = header("Accept-Encoding");
   // Read at most one byte past the router's limit, so it can refuse big bodies.
   char buf[4096];
   while (req.body.size() <= kMaxRequestBody) {

@@ -202,6 +202,7 @@ int main(int argc, char** argv) {
       .store =
           [&store] { return store ? store->latest() : mutuo::dashboard::StoreView::Snapshot{}; },
       .broker_connected = [&session] { return session.connected(); },
+      .data_version = [&bus] { return bus.version(); },
       .now_ms = [] { return mutuo::now_ms(); },
       .index_html = mutuo::dashboard::index_html(),
       .uplot_js = mutuo::dashboard::uplot_js(),

@@ -147,7 +147,7 @@ struct SeriesFixture {
   }
 };
 
-json body(const mutuo::dashboard::HttpResponse& r) { return json::parse(r.body); }
+json body(const mutuo::dashboard::HttpResponse& r) { return json::parse(r.payload()); }
 
 }  // namespace
 

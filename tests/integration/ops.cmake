@@ -12,3 +12,5 @@ mutuo_integration_test(test_consumer_docs LABELS "ops;agent;receiver" TIMEOUT 12
 set_tests_properties(integration.test_consumer_docs PROPERTIES SKIP_RETURN_CODE 77)
 # scripts/mutuo-config: export -> wipe -> import -> export gives the same document.
 mutuo_integration_test(test_config_as_code LABELS "ops;dashboard" TIMEOUT 90)
+# sd_notify: every service sends READY=1 once connected and STOPPING=1 on SIGTERM.
+mutuo_integration_test(test_service_readiness LABELS "ops;agent;tracker;receiver;dashboard" TIMEOUT 90)

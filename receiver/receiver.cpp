@@ -199,24 +199,24 @@ void Receiver::accept(const MqttMessage& m) {
   }
 
   const int64_t now = now_ms();
-  std::vector<ProbeResult> keep;
-  keep.reserve(batch.results.size());
   uint64_t future = 0, old = 0;
-  for (auto& r : batch.results) {
+  std::erase_if(batch.results, [&](const ProbeResult& r) {
     if (r.ts_ms > now + config_.max_future_ms) {
       ++future;
-    } else if (r.ts_ms < now - config_.max_age_ms) {
-      ++old;
-    } else {
-      keep.push_back(std::move(r));
+      return true;
     }
-  }
+    if (r.ts_ms < now - config_.max_age_ms) {
+      ++old;
+      return true;
+    }
+    return false;
+  });
   if (future) reject(m.topic, "future_timestamp", "timestamp in the future", future);
   if (old) reject(m.topic, "old_timestamp", "timestamp older than the raw retention", old);
 
   // Keys, values and rollup contributions computed here, on every decoder
   // thread, so that the one writer thread only assembles writes.
-  Queued q{{std::move(batch.agent), batch.batch, std::move(keep)}, received};
+  Queued q{{std::move(batch.agent), batch.batch, std::move(batch.results)}, received};
   prepare(&q.batch);
   const std::size_t n = q.batch.results.size();
 

@@ -107,72 +107,75 @@ void append_series_key(std::string& out, const std::string& observer, const Prob
 // One series' share of a write: its key, its newest result and its results'
 // rollup contributions, folded into minute and hour rollups at the end.
 struct SeriesWrite {
-  const std::string* key;
+  std::string_view key;
   int64_t newest_ts = std::numeric_limits<int64_t>::min();
   const ProbeResult* newest = nullptr;
   std::vector<store::RollupSample> samples;
 };
 
+constexpr std::size_t kRawKeySuffix = 1 + 8 + 2;  // 0x00, ts, seq
+
 }  // namespace
 
+// Each result's raw key (with seq 0) and value go to the arena first; one sort
+// of the results by (series key, ts, position) then groups them by series,
+// gives each run of equal series and ts its seqs (patched into the keys) and
+// orders each series' rollup samples by time.
 void prepare(IncomingBatch* b) {
   PreparedBatch& p = b->prepared;
-  p.arena.clear();
-  p.raw.clear();
-  p.series.clear();
   const std::size_t n = b->results.size();
-  p.series.reserve(n);  // never reallocated below: `index` points into the keys
-  std::unordered_map<std::string_view, uint32_t> index;
-  index.reserve(n);
-  std::vector<uint32_t> ids(n);
-  std::string key;
-  for (std::size_t i = 0; i < n; ++i) {
-    const ProbeResult& r = b->results[i];
-    key.clear();
-    append_series_key(key, b->agent, r);
-    auto it = index.find(key);
-    if (it == index.end()) {
-      p.series.push_back({key, {}, i});
-      it = index.emplace(p.series.back().key, static_cast<uint32_t>(p.series.size() - 1)).first;
-    }
-    ids[i] = it->second;
-    PreparedBatch::Series& s = p.series[it->second];
-    s.samples.push_back(store::RollupSample::of(r));
-    if (b->results[s.newest].ts_ms <= r.ts_ms) s.newest = i;
-  }
-  // Results of one batch sharing series and ts get seq 0, 1, ... in batch order.
-  std::vector<uint16_t> seqs(n, 0);
-  if (n > 1) {
-    std::vector<uint32_t> by_key(n);
-    for (std::size_t i = 0; i < n; ++i) by_key[i] = static_cast<uint32_t>(i);
-    std::sort(by_key.begin(), by_key.end(), [&](uint32_t x, uint32_t y) {
-      if (ids[x] != ids[y]) return ids[x] < ids[y];
-      if (b->results[x].ts_ms != b->results[y].ts_ms) {
-        return b->results[x].ts_ms < b->results[y].ts_ms;
-      }
-      return x < y;
-    });
-    for (std::size_t k = 1; k < n; ++k) {
-      uint32_t prev = by_key[k - 1], cur = by_key[k];
-      if (ids[prev] == ids[cur] && b->results[prev].ts_ms == b->results[cur].ts_ms) {
-        seqs[cur] = static_cast<uint16_t>(seqs[prev] + 1);
-      }
-    }
-  }
-  p.raw.reserve(n);
+  p.arena.clear();
   p.arena.reserve(n * 48);
-  for (std::size_t i = 0; i < n; ++i) {
-    const ProbeResult& r = b->results[i];
+  p.raw.clear();
+  p.raw.reserve(n);
+  for (const ProbeResult& r : b->results) {
     PreparedBatch::Raw e{};
     e.key_at = static_cast<uint32_t>(p.arena.size());
-    p.arena.append(p.series[ids[i]].key).push_back('\0');
+    append_series_key(p.arena, b->agent, r);
+    p.arena.push_back('\0');
     store::put_big_endian(p.arena, static_cast<uint64_t>(r.ts_ms), 8);
-    store::put_big_endian(p.arena, seqs[i], 2);
+    store::put_big_endian(p.arena, 0, 2);
     e.key_size = static_cast<uint32_t>(p.arena.size() - e.key_at);
     e.value_at = static_cast<uint32_t>(p.arena.size());
     store::encode_result(r, p.arena);
     e.value_size = static_cast<uint32_t>(p.arena.size() - e.value_at);
     p.raw.push_back(e);
+  }
+  auto series_of = [&](uint32_t i) {
+    const PreparedBatch::Raw& e = p.raw[i];
+    return std::string_view(p.arena.data() + e.key_at, e.key_size - kRawKeySuffix);
+  };
+  std::vector<uint32_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    if (int c = series_of(x).compare(series_of(y)); c != 0) return c < 0;
+    if (b->results[x].ts_ms != b->results[y].ts_ms) {
+      return b->results[x].ts_ms < b->results[y].ts_ms;
+    }
+    return x < y;
+  });
+  p.series.clear();
+  p.samples.clear();
+  p.samples.reserve(n);
+  uint16_t seq = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    const uint32_t i = order[k];
+    if (k == 0 || series_of(order[k - 1]) != series_of(i)) {
+      p.series.push_back({p.raw[i].key_at, static_cast<uint32_t>(p.raw[i].key_size - kRawKeySuffix),
+                          static_cast<uint32_t>(p.samples.size()), 0, i});
+      seq = 0;
+    } else if (b->results[order[k - 1]].ts_ms == b->results[i].ts_ms) {
+      ++seq;  // results of one batch sharing series and ts: seq 0, 1, ... in batch order
+      char* at = p.arena.data() + p.raw[i].key_at + p.raw[i].key_size - 2;
+      at[0] = static_cast<char>(seq >> 8);
+      at[1] = static_cast<char>(seq & 0xff);
+    } else {
+      seq = 0;
+    }
+    PreparedBatch::Series& s = p.series.back();
+    ++s.samples;
+    s.newest = i;
+    p.samples.push_back(store::RollupSample::of(b->results[i]));
   }
   b->is_prepared = true;
 }
@@ -231,10 +234,12 @@ Result<std::vector<bool>> StoreWriter::write_group(const std::vector<const Incom
              rocksdb::Slice(p->arena.data() + e.value_at, e.value_size));
     }
     for (const PreparedBatch::Series& s : p->series) {
-      auto [it, inserted] = series_index.try_emplace(s.key, static_cast<uint32_t>(series.size()));
-      if (inserted) series.push_back({&s.key, std::numeric_limits<int64_t>::min(), nullptr, {}});
+      auto [it, inserted] =
+          series_index.try_emplace(p->key(s), static_cast<uint32_t>(series.size()));
+      if (inserted) series.push_back({p->key(s), std::numeric_limits<int64_t>::min(), nullptr, {}});
       SeriesWrite& sw = series[it->second];
-      sw.samples.insert(sw.samples.end(), s.samples.begin(), s.samples.end());
+      const auto first = p->samples.begin() + s.first_sample;
+      sw.samples.insert(sw.samples.end(), first, first + s.samples);
       const ProbeResult& newest = b.results[s.newest];
       if (sw.newest == nullptr || sw.newest_ts <= newest.ts_ms) {
         sw.newest_ts = newest.ts_ms;
@@ -247,7 +252,7 @@ Result<std::vector<bool>> StoreWriter::write_group(const std::vector<const Incom
   ordered.reserve(series.size());
   for (auto& sw : series) ordered.push_back(&sw);
   std::sort(ordered.begin(), ordered.end(),
-            [](const SeriesWrite* x, const SeriesWrite* y) { return *x->key < *y->key; });
+            [](const SeriesWrite* x, const SeriesWrite* y) { return x->key < y->key; });
   std::vector<uint64_t> scratch;
   auto merge_rollups = [&](store::Family family, store::Tier tier, const SeriesWrite& sw) {
     // samples are sorted by ts: each bucket is one run of them
@@ -256,7 +261,7 @@ Result<std::vector<bool>> StoreWriter::write_group(const std::vector<const Incom
       const int64_t start = store::bucket_start(tier, ss[at].ts_ms);
       std::size_t end = at + 1;
       while (end < ss.size() && store::bucket_start(tier, ss[end].ts_ms) == start) ++end;
-      key.assign(*sw.key);
+      key.assign(sw.key);
       key.push_back('\0');
       store::put_big_endian(key, static_cast<uint64_t>(start), 8);
       wb.Merge(handles_[family], key,
@@ -271,16 +276,17 @@ Result<std::vector<bool>> StoreWriter::write_group(const std::vector<const Incom
   for (SeriesWrite* sw : ordered) merge_rollups(store::kMinuteCf, store::Tier::kMinute, *sw);
   for (SeriesWrite* sw : ordered) merge_rollups(store::kHourCf, store::Tier::kHour, *sw);
 
-  std::vector<std::pair<const std::string*, int64_t>> latest_updates;
+  std::vector<std::pair<std::string_view, int64_t>> latest_updates;
   for (SeriesWrite* sw : ordered) {
-    auto stored = stored_latest_ts(*sw->key);
+    key.assign(sw->key);
+    auto stored = stored_latest_ts(key);
     if (!stored) return Error{stored.error()};
     // A late result (an agent flushing its buffer) is not the latest.
     if (*stored > sw->newest_ts) continue;
     value.clear();
     store::put_big_endian(value, static_cast<uint64_t>(sw->newest_ts), 8);
     store::encode_result(*sw->newest, value);
-    wb.Put(handles_[store::kLatestCf], *sw->key, value);
+    wb.Put(handles_[store::kLatestCf], rocksdb::Slice(sw->key.data(), sw->key.size()), value);
     latest_updates.emplace_back(sw->key, sw->newest_ts);
   }
 
@@ -289,7 +295,7 @@ Result<std::vector<bool>> StoreWriter::write_group(const std::vector<const Incom
   wo.sync = options_.sync_wal;
   rocksdb::Status s = db_->Write(wo, &wb);
   if (!s.ok()) return Error{"store write failed: " + s.ToString()};
-  for (const auto& [sk, ts] : latest_updates) latest_ts_[*sk] = ts;
+  for (const auto& [sk, ts] : latest_updates) latest_ts_[std::string(sk)] = ts;
   return fresh;
 }
 

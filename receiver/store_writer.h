@@ -49,13 +49,15 @@ struct PreparedBatch {
     uint32_t key_at, key_size, value_at, value_size;
   };
   struct Series {
-    std::string key;                          // store::series_key
-    std::vector<store::RollupSample> samples;  // its results' rollup contributions
-    std::size_t newest = 0;                   // its newest result (the last of equal ts)
+    uint32_t key_at, key_size;           // its series key (store::series_key) in `arena`
+    uint32_t first_sample, samples;      // its results' rollup contributions, by ts
+    uint32_t newest;                     // its newest result (the last of equal ts)
   };
   std::string arena;
-  std::vector<Raw> raw;        // one per result
-  std::vector<Series> series;  // one per series in the batch, in order of appearance
+  std::vector<Raw> raw;                         // one per result, in batch order
+  std::vector<Series> series;                   // one per series in the batch, by key
+  std::vector<store::RollupSample> samples;     // grouped by series
+  std::string_view key(const Series& s) const { return {arena.data() + s.key_at, s.key_size}; }
 };
 
 // One batch from one agent, as the receiver accepted it.

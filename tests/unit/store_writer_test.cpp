@@ -125,6 +125,34 @@ TEST_CASE("a resent batch is confirmed again but counted once in the rollups") {
   CHECK(hours[0].count == 12);
 }
 
+TEST_CASE("results of one batch with the same series and time are all kept, once each") {
+  TempDir dir;
+  auto writer = receiver::StoreWriter::open((dir.path / "db").string());
+  REQUIRE(writer);
+  receiver::IncomingBatch b("a", 9,
+                            {udp("b", kT0, 10), udp("c", kT0, 10), udp("b", kT0, 9),
+                             udp("b", kT0 + 1000, 8), udp("b", kT0, 7)});
+  receiver::prepare(&b);
+  REQUIRE((*writer)->write_batches({&b}));
+  receiver::IncomingBatch resent("a", 9, b.results);  // the same batch, unprepared
+  auto again = (*writer)->write_batches({&resent});
+  REQUIRE(again);
+  CHECK_FALSE((*again)[0]);
+  REQUIRE((*writer)->write("a", {udp("b", kT0, 10), udp("b", kT0, 9)}));  // same keys again
+
+  auto reader = store::StoreReader::open((dir.path / "db").string(), (dir.path / "sec").string());
+  REQUIRE(reader);
+  auto rows = (*reader)->range(kAB, 0, kT0 + 3600000, 1000);
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[3].ts_ms == kT0 + 1000);
+  auto minutes = (*reader)->rollups(kAB, store::Tier::kMinute, 0, kT0 + 3600000, 100);
+  REQUIRE(minutes.size() == 1);
+  CHECK(minutes[0].count == 4 + 2);  // write() has no ledger: its rollups count again
+  auto latest = (*reader)->latest("udp");
+  REQUIRE(latest.size() == 2);
+  CHECK(latest[0].result.ts_ms == kT0 + 1000);
+}
+
 TEST_CASE("late results merge into the buckets they belong to, not the latest") {
   TempDir dir;
   auto writer = receiver::StoreWriter::open((dir.path / "db").string());

@@ -14,6 +14,7 @@
 #include "common/sd_notify.h"
 #include "common/topics.h"
 #include "common/version.h"
+#include "receiver/health/health_metrics.h"
 #include "receiver/health/health_options.h"
 #include "receiver/health/health_service.h"
 #include "receiver/receiver.h"
@@ -138,6 +139,7 @@ int main(int argc, char** argv) {
       [&session](const mutuo::MqttMessage& m) { return session.publish(m); },
       mutuo::health::make_channels(health_options), [] { return mutuo::now_ms(); });
   health.set_history(alert_history.value().get());
+  mutuo::health::add_health_metrics(registry, health.counters());
 
   session.subscribe(mutuo::topics::kAllResults, 1);
   session.subscribe(mutuo::topics::kAllStatus, 1);

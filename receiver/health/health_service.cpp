@@ -25,7 +25,7 @@ void HealthService::push(Input in) {
     auto* m = std::get_if<MqttMessage>(&in);
     std::size_t bytes = m ? m->payload.size() : 0;
     if (queue_.size() >= config_.max_queue || queued_bytes_ + bytes > config_.max_queue_bytes) {
-      ++dropped_;
+      ++counters_->dropped;
       return;
     }
     queued_bytes_ += bytes;
@@ -48,7 +48,7 @@ void HealthService::apply_silence(const std::string& id, const MqttMessage& m) {
   auto s = decode_silence(m.payload);
   std::string why = !s ? s.error() : s->id != id ? "id differs from the topic's" : "";
   if (!why.empty()) {
-    ++rejected_silences_;
+    ++counters_->rejected_silences;
     uint64_t suppressed = 0;
     if (log_limiter_.allow(&suppressed)) {
       spdlog::warn("rejected silence on {}: {}{}", m.topic, why,
@@ -91,13 +91,17 @@ void HealthService::tick() {
   int64_t now = clock_();
   AlertUpdate update = tracker_.update(engine_.evaluate(now), now);
   for (const Alert& a : update.publish) {
-    if (publish_({alert_topic(a.subject), encode(a), 1, true})) ++published_;
+    if (publish_({alert_topic(a.subject), encode(a), 1, true})) ++counters_->published;
   }
   for (const Notice& n : update.send) {
     for (auto& c : channels_) c->submit(n, now);
   }
   record(update, now);
   for (auto& c : channels_) c->pump(now);
+  std::vector<std::pair<std::string, ChannelStats>> stats;
+  for (const auto& c : channels_) stats.emplace_back(c->name(), c->stats());
+  std::lock_guard lock(counters_->mu);
+  counters_->channel_stats = std::move(stats);
 }
 
 void HealthService::record(const AlertUpdate& update, int64_t now_ms) {
@@ -124,7 +128,7 @@ void HealthService::record(const AlertUpdate& update, int64_t now_ms) {
     if (!pruned) written = Error{pruned.error()};
   }
   if (!written) {
-    ++history_errors_;
+    ++counters_->history_errors;
     uint64_t suppressed = 0;
     if (log_limiter_.allow(&suppressed)) spdlog::error("{}", written.error());
   }

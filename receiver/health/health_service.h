@@ -27,6 +27,22 @@
 
 namespace mutuo::health {
 
+// The service's counters, shared with readers that may outlive it (the metrics
+// endpoint, health_metrics.h). Any thread.
+struct HealthCounters {
+  std::atomic<uint64_t> dropped{0};            // inputs dropped: queue full
+  std::atomic<uint64_t> published{0};          // retained alerts published
+  std::atomic<uint64_t> rejected_silences{0};  // invalid silences refused
+  std::atomic<uint64_t> history_errors{0};     // failed history writes or prunes
+  // Each channel's counters as of the last tick.
+  std::vector<std::pair<std::string, ChannelStats>> channels() const {
+    std::lock_guard lock(mu);
+    return channel_stats;
+  }
+  mutable std::mutex mu;
+  std::vector<std::pair<std::string, ChannelStats>> channel_stats;  // guarded by mu
+};
+
 struct HealthServiceConfig {
   HealthConfig health;
   AlertingConfig alerting;
@@ -66,10 +82,11 @@ class HealthService {
   void start();  // the service thread: tick() every evaluate_every_ms
   void stop();   // idempotent
 
-  uint64_t dropped() const { return dropped_; }
-  uint64_t published() const { return published_; }
-  uint64_t rejected_silences() const { return rejected_silences_; }
-  uint64_t history_errors() const { return history_errors_; }
+  uint64_t dropped() const { return counters_->dropped; }
+  uint64_t published() const { return counters_->published; }
+  uint64_t rejected_silences() const { return counters_->rejected_silences; }
+  uint64_t history_errors() const { return counters_->history_errors; }
+  std::shared_ptr<const HealthCounters> counters() const { return counters_; }
 
  private:
   using Input = std::variant<ResultBatch, Status, Silence, MqttMessage>;
@@ -94,7 +111,7 @@ class HealthService {
   std::size_t queued_bytes_ = 0;  // guarded by mu_: raw payload bytes in queue_
   bool stopping_ = false;         // guarded by mu_
   std::thread thread_;
-  std::atomic<uint64_t> dropped_{0}, published_{0}, rejected_silences_{0}, history_errors_{0};
+  const std::shared_ptr<HealthCounters> counters_ = std::make_shared<HealthCounters>();
 };
 
 }  // namespace mutuo::health

@@ -33,8 +33,9 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.request
 
-from harness import System, log, wait_until
+from harness import System, free_port, log, wait_until
 from lossy_relay import PathRelays
 
 AMS = ["ams-1", "ams-2", "ams-3"]
@@ -150,11 +151,13 @@ def main():
         with System(args.bin_dir, "alerts-faults") as sys_:
             sys_.start_broker()
             watch = AlertWatch(sys_)
+            metrics_port = free_port()
             # Short windows for short rounds; one lost round of four (25 %) on a
             # loaded test machine is not "degraded" (--degraded-loss 0.3).
             sys_.start_receiver(extra=["--webhook-url", url, "--alert-hold-s", str(HOLD_S),
                                        "--health-window-results", "4", "--health-stale-s", "10",
-                                       "--degraded-loss", "0.3"])
+                                       "--degraded-loss", "0.3",
+                                       "--metrics-listen", f"127.0.0.1:{metrics_port}"])
             sys_.start_tracker(interval_s=1)
             for n, agent in enumerate(AGENTS, start=1):
                 site = agent.split("-")[0]
@@ -282,6 +285,12 @@ def main():
                               ("partition/site/ams/fra", "down"), ("peer/fra-2", "offline")], alerts
             assert [b["kind"] for b in notices("peer/ams-3")] == ["alert", "recovery"]
             assert notices("peer/fra-3")[0]["alert"]["cause"] == "observer-isolated"
+            # The receiver counted each webhook call it made, as its metrics say.
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
+                scraped = r.read().decode()
+            delivered = f'mutuo_health_notices_total{{channel="webhook-1",outcome="delivered"}} '
+            assert f"{delivered}{len(Hook.received)}\n" in scraped, (
+                len(Hook.received), [ln for ln in scraped.splitlines() if "mutuo_health" in ln])
             assert relays.unknown == 0, relays.unknown
     except AssertionError:
         if watch:

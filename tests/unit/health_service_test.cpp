@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "health_fixtures.h"
+#include "receiver/health/health_metrics.h"
 
 using namespace health_fixtures;
 using mutuo::HealthState;
@@ -135,4 +136,26 @@ TEST_CASE("the service thread evaluates on its own and stops promptly") {
   }
   service.stop();
   CHECK(publishes == 1);  // peer/a, unknown, published once
+}
+
+TEST_CASE("the service's counters reach the metrics endpoint, channels by outcome") {
+  mutuo::metrics::Registry registry;
+  std::vector<Notice> notices;
+  std::vector<std::unique_ptr<Channel>> channels;
+  channels.push_back(std::make_unique<RecordingChannel>(&notices));
+  HealthServiceConfig config;
+  config.max_queue = 1;
+  auto service = std::make_unique<HealthService>(
+      config, [](const MqttMessage&) { return true; }, std::move(channels), [] { return 1; });
+  add_health_metrics(registry, service->counters());
+  service->on_status(online("a"));
+  service->on_status(online("b"));  // dropped: the queue holds one
+  service->tick();                  // publishes peer/a (unknown)
+  service.reset();                  // the endpoint may outlive the service
+  std::string text = registry.render();
+  CHECK(text.find("mutuo_health_inputs_dropped_total 1") != std::string::npos);
+  CHECK(text.find("mutuo_health_alerts_published_total 1") != std::string::npos);
+  CHECK(text.find("mutuo_health_silences_rejected_total 0") != std::string::npos);
+  CHECK(text.find("mutuo_health_notices_total{channel=\"recording\",outcome=\"delivered\"} 0") !=
+        std::string::npos);
 }

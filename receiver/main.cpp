@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
     auto parsed = mutuo::topics::parse(m.topic);
     if (!parsed || parsed->kind != mutuo::topics::Kind::kResults) health.on_message(m);
     if (parsed && parsed->kind == mutuo::topics::Kind::kStatus) return;  // presence: health only
-    if (mutuo::silence_id_of(m.topic)) return;                         // silences: health only
+    if (mutuo::silence_id_of(m.topic)) return;                           // silences: health only
     receiver->handle(m);
   });
   spdlog::info("mutuo-receiver {} starting; broker {}, store {}", mutuo::kVersion, mqtt.server_uri,

@@ -81,8 +81,9 @@ int main(int argc, char** argv) {
     if (!(*w)->write_batches({&b})) return 1;
   }
   if (!(*w)->compact()) return 1;
-  std::printf("{\"peers\":%d,\"pairs\":%d,\"days\":%d,\"series\":%d,\"results\":%llu,\"now\":%lld}\n",
-              peers, peers * (peers - 1), days, series, static_cast<unsigned long long>(results),
-              static_cast<long long>(now));
+  std::printf(
+      "{\"peers\":%d,\"pairs\":%d,\"days\":%d,\"series\":%d,\"results\":%llu,\"now\":%lld}\n",
+      peers, peers * (peers - 1), days, series, static_cast<unsigned long long>(results),
+      static_cast<long long>(now));
   return 0;
 }

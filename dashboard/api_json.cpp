@@ -54,8 +54,8 @@ json cell_json(const std::string& observer, const std::string& target, const Pro
   return cell;
 }
 
-json check_result_json(const std::string& check, const std::string& observer,
-                       const ProbeResult& r, int64_t now_ms) {
+json check_result_json(const std::string& check, const std::string& observer, const ProbeResult& r,
+                       int64_t now_ms) {
   json j = {{"check", check},
             {"observer", observer},
             {"probe", r.probe},
@@ -65,7 +65,8 @@ json check_result_json(const std::string& check, const std::string& observer,
             {"status", or_null(r.status)},
             {"ms", r.phase_ms},
             {"loss", or_null(r.loss())}};
-  if (r.rtt_ms) j["rtt_ms"] = {{"min", r.rtt_ms->min}, {"avg", r.rtt_ms->avg}, {"max", r.rtt_ms->max}};
+  if (r.rtt_ms)
+    j["rtt_ms"] = {{"min", r.rtt_ms->min}, {"avg", r.rtt_ms->avg}, {"max", r.rtt_ms->max}};
   if (!r.error.empty()) j["error"] = r.error;
   return j;
 }
@@ -176,9 +177,8 @@ bool result_ok(const ProbeResult& r) {
 json check_json(const std::string& id, const Check* definition, const Alert* alert,
                 const std::vector<const store::StoredResult*>& results, int64_t now_ms) {
   std::vector<const store::StoredResult*> sorted = results;
-  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
-    return a->result.ts_ms > b->result.ts_ms;
-  });
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->result.ts_ms > b->result.ts_ms; });
   json list = json::array();
   for (const auto* r : sorted) {
     list.push_back(check_result_json(id, r->series.observer, r->result, now_ms));

@@ -91,8 +91,7 @@ bool result_ok(const ProbeResult& r);
 // "up" when the newest result of any observer succeeded, "down" when all the
 // newest ones failed, "pending" without results.
 nlohmann::json check_json(const std::string& id, const Check* definition, const Alert* alert,
-                          const std::vector<const store::StoredResult*>& results,
-                          int64_t now_ms);
+                          const std::vector<const store::StoredResult*>& results, int64_t now_ms);
 
 // GET /api/alerts: {"alerts":[alert message],"counts":{state: n},"open": n
 // (down, degraded or offline)}, alerts sorted by subject.

@@ -457,7 +457,8 @@ HttpResponse ApiRouter::series(const HttpRequest& req) const {
   const std::string key = id.observer + '\n' + id.target + '\n' + id.probe + '\n' + kind + '\n' +
                           std::to_string(to - from) + '\n' + std::to_string(points);
   auto cached_answer = [](std::shared_ptr<const std::string> body) {
-    HttpResponse r{200, kJson, "", {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}}};
+    HttpResponse r{
+        200, kJson, "", {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}}};
     r.shared_body = std::move(body);
     return r;
   };
@@ -471,8 +472,8 @@ HttpResponse ApiRouter::series(const HttpRequest& req) const {
   std::optional<store::SeriesData> data;
   if (sources_.series) data = sources_.series(id, from, to, points);
   if (!data) return error(503, "the results store is not available yet");
-  auto body = std::make_shared<const std::string>(series_json(id, from, to, *data)
-                                                      .dump(-1, ' ', false, json::error_handler_t::replace));
+  auto body = std::make_shared<const std::string>(
+      series_json(id, from, to, *data).dump(-1, ' ', false, json::error_handler_t::replace));
   if (named) {
     std::lock_guard lock(series_mu_);
     if (series_cache_.size() >= kSeriesCacheEntries) series_cache_.clear();  // bounded, simply
@@ -503,8 +504,8 @@ HttpResponse ApiRouter::tokens(const HttpRequest& req, const std::vector<std::st
     std::string role_text = string_field(*body, "role");
     auto role = parse_role(role_text.empty() ? "viewer" : role_text);
     if (!role) return error(400, "role must be 'admin' or 'viewer'");
-    auto made = sources_.tokens->create(string_field(*body, "name"), *role, caller,
-                                        sources_.now_ms());
+    auto made =
+        sources_.tokens->create(string_field(*body, "name"), *role, caller, sources_.now_ms());
     if (!made) return error(400, made.error());
     spdlog::info("API token {} ({}) created by {}", made->first.name, role_name(made->first.role),
                  caller);
@@ -545,7 +546,12 @@ HttpResponse ApiRouter::matrix(const HttpRequest& req) const {
   MatrixCache& cache = matrix_cache_[compact ? 1 : 0];
   using Body = std::shared_ptr<const std::string>;
   auto answer = [gzip_ok](const Body& body, const Body& gzipped) {
-    HttpResponse r{200, kJson, "", {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}, {"Vary", "Accept-Encoding"}}};
+    HttpResponse r{200,
+                   kJson,
+                   "",
+                   {{"Cache-Control", "no-store"},
+                    {"X-Content-Type-Options", "nosniff"},
+                    {"Vary", "Accept-Encoding"}}};
     if (gzip_ok && gzipped && !gzipped->empty()) {
       r.shared_body = gzipped;
       r.headers.emplace_back("Content-Encoding", "gzip");
@@ -626,15 +632,19 @@ HttpResponse ApiRouter::status_page_setting(const HttpRequest& req) const {
     std::lock_guard lock(public_mu_);
     public_body_.reset();
   }
-  spdlog::info("public status page {} ({} checks, {} peers)",
-               config->enabled ? "on" : "off", config->checks.size(), config->peers.size());
+  spdlog::info("public status page {} ({} checks, {} peers)", config->enabled ? "on" : "off",
+               config->checks.size(), config->peers.size());
   return json_response(200, to_json(*config));
 }
 
 HttpResponse ApiRouter::public_status() const {
   int64_t now = sources_.now_ms();
   auto answer = [](std::shared_ptr<const std::string> body) {
-    HttpResponse r{200, kJson, "", {{"Cache-Control", "public, max-age=30"}, {"X-Content-Type-Options", "nosniff"}}};
+    HttpResponse r{
+        200,
+        kJson,
+        "",
+        {{"Cache-Control", "public, max-age=30"}, {"X-Content-Type-Options", "nosniff"}}};
     r.shared_body = std::move(body);
     return r;
   };
@@ -705,12 +715,9 @@ HttpResponse ApiRouter::public_status() const {
                      {"uptime", std::move(bars)},
                      {"uptime_90d", std::move(overall)}});
   }
-  json body = {{"title", config.title},
-               {"generated", now},
-               {"days", kUptimeDays},
-               {"from", from},
-               {"checks", std::move(checks)},
-               {"peers", std::move(peers)}};
+  json body = {{"title", config.title},       {"generated", now},
+               {"days", kUptimeDays},         {"from", from},
+               {"checks", std::move(checks)}, {"peers", std::move(peers)}};
   public_body_ = std::make_shared<const std::string>(
       body.dump(-1, ' ', false, json::error_handler_t::replace));
   public_built_ms_ = now;
@@ -755,8 +762,8 @@ HttpResponse ApiRouter::checks(const HttpRequest& req,
       auto def = defs.find(id);
       std::optional<Alert> alert;
       if (sources_.alerts != nullptr) alert = sources_.alerts->get(alert_subject_check(id));
-      json c = check_json(id, def == defs.end() ? nullptr : &def->second,
-                          alert ? &*alert : nullptr, results[id], now);
+      json c = check_json(id, def == defs.end() ? nullptr : &def->second, alert ? &*alert : nullptr,
+                          results[id], now);
       ++counts[c["state"].get<std::string>()];
       list.push_back(std::move(c));
     }
@@ -793,7 +800,8 @@ HttpResponse ApiRouter::checks(const HttpRequest& req,
   } else if (auto given = string_field(*body, "id"); !given.empty() && given != id) {
     return error(400, "the id in the body differs from the path");
   }
-  if (!valid_id(id)) return error(400, "check ids are 1-63 of a-z, 0-9 and '-', starting with a letter or digit");
+  if (!valid_id(id))
+    return error(400, "check ids are 1-63 of a-z, 0-9 and '-', starting with a letter or digit");
   json message = *body;
   message.erase("id");
   message["v"] = 1;
@@ -844,15 +852,16 @@ HttpResponse ApiRouter::agent_detail(const std::string& id) const {
   std::optional<Alert> alert;
   if (sources_.alerts != nullptr) alert = sources_.alerts->get(alert_subject_peer(id));
   return json_response(
-      200, {{"id", id},
-            {"presence", presence ? agent_presence_json(*presence, std::max(presence->seen_ms, newest))
-                                  : json(nullptr)},
-            {"registered", registered ? agent_json(*registered) : json(nullptr)},
-            {"alert", alert ? json(*alert) : json(nullptr)},
-            {"observed_by", std::move(observed_by)},
-            {"observes", std::move(observes)},
-            {"results", std::move(results)},
-            {"now", now}});
+      200,
+      {{"id", id},
+       {"presence", presence ? agent_presence_json(*presence, std::max(presence->seen_ms, newest))
+                             : json(nullptr)},
+       {"registered", registered ? agent_json(*registered) : json(nullptr)},
+       {"alert", alert ? json(*alert) : json(nullptr)},
+       {"observed_by", std::move(observed_by)},
+       {"observes", std::move(observes)},
+       {"results", std::move(results)},
+       {"now", now}});
 }
 
 ApiRouter::Counters ApiRouter::counters() const {

@@ -66,16 +66,16 @@ inline constexpr const char* kSessionCookie = "mutuo_session";
 
 struct HttpRequest {
   std::string method;
-  std::string path;  // without the query string
+  std::string path;   // without the query string
   std::string query;  // the raw query string (after '?'), percent-encoded
   std::string body;
   std::string remote_addr;
-  std::string cookie;        // the Cookie header
-  std::string csrf_token;    // the X-CSRF-Token header
-  std::string content_type;  // the Content-Type header
-  std::string origin;        // the Origin header, empty when absent
-  std::string host;          // the Host header
-  std::string authorization;  // the Authorization header ("Bearer <API token>")
+  std::string cookie;           // the Cookie header
+  std::string csrf_token;       // the X-CSRF-Token header
+  std::string content_type;     // the Content-Type header
+  std::string origin;           // the Origin header, empty when absent
+  std::string host;             // the Host header
+  std::string authorization;    // the Authorization header ("Bearer <API token>")
   std::string accept_encoding;  // the Accept-Encoding header
 };
 
@@ -191,7 +191,7 @@ class ApiRouter {
     std::shared_ptr<const std::string> gzipped;  // body, gzip-compressed
     int64_t built_ms = 0;
     uint64_t version = 0;  // data_version() when built
-    std::mutex build;  // held by the one request rebuilding it
+    std::mutex build;      // held by the one request rebuilding it
   };
   mutable MatrixCache matrix_cache_[2];
   // GET /api/series answers for named ranges, by series and span: (built, body).

@@ -3,10 +3,10 @@
 // only) and agent registrations (never a token: the broker keeps its own salted
 // hash of each agent's token, and the dashboard needs none).
 //
-// Keys: "user/{name}", "agent/{id}", "apitoken/{name}" and "setting/{name}", values JSON. Writes are synced (WAL
-// fsync) so an answered request survives a crash. Compression is off: the data
-// is small, and it keeps the files greppable, which the security tests use to
-// prove no token is stored in plain form.
+// Keys: "user/{name}", "agent/{id}", "apitoken/{name}" and "setting/{name}", values JSON. Writes
+// are synced (WAL fsync) so an answered request survives a crash. Compression is off: the data is
+// small, and it keeps the files greppable, which the security tests use to prove no token is stored
+// in plain form.
 //
 // Threading: every method may be called from any thread.
 #pragma once

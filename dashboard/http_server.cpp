@@ -127,8 +127,7 @@ void HttpServer::ws_ready(mg_connection* conn, void* self) {
         return mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_TEXT, frame.data(), frame.size()) > 0;
       },
       [conn](std::string_view reason) { send_close(conn, 1013, reason); },
-      [router, session_id] { return router->session_alive(session_id); },
-      R"({"type":"hello"})");
+      [router, session_id] { return router->session_alive(session_id); }, R"({"type":"hello"})");
   if (!live->client) send_close(conn, 1013, "too many live clients: polling instead");
 }
 

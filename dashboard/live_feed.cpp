@@ -94,9 +94,8 @@ void LiveFeed::write_loop(Client* c) {
     std::string reason;
     {
       std::unique_lock lock(c->mu);
-      c->cv.wait_for(lock, limits_.heartbeat, [c] {
-        return c->stop || !c->queue.empty() || !c->close_reason.empty();
-      });
+      c->cv.wait_for(lock, limits_.heartbeat,
+                     [c] { return c->stop || !c->queue.empty() || !c->close_reason.empty(); });
       if (c->stop) return;
       if (!c->close_reason.empty()) {
         reason = c->close_reason;

@@ -32,20 +32,20 @@ namespace mutuo::dashboard {
 class LiveFeed {
  public:
   struct Limits {
-    std::size_t max_clients = 16;             // more are refused (they poll instead)
-    std::size_t max_queued = 2000;            // events waiting for one client
-    std::size_t max_queued_bytes = 4 << 20;   // bytes waiting for one client
+    std::size_t max_clients = 16;                // more are refused (they poll instead)
+    std::size_t max_queued = 2000;               // events waiting for one client
+    std::size_t max_queued_bytes = 4 << 20;      // bytes waiting for one client
     std::chrono::milliseconds heartbeat{15000};  // "[]" after this much silence
   };
 
   struct Counters {
-    uint64_t clients = 0;         // connected now
-    uint64_t accepted = 0;        // ever
-    uint64_t refused_full = 0;    // refused: max_clients reached
-    uint64_t dropped_slow = 0;    // dropped: queue overflowed
-    uint64_t dropped_auth = 0;    // dropped: session ended
-    uint64_t events = 0;          // published
-    uint64_t frames_sent = 0;     // frames written, all clients
+    uint64_t clients = 0;       // connected now
+    uint64_t accepted = 0;      // ever
+    uint64_t refused_full = 0;  // refused: max_clients reached
+    uint64_t dropped_slow = 0;  // dropped: queue overflowed
+    uint64_t dropped_auth = 0;  // dropped: session ended
+    uint64_t events = 0;        // published
+    uint64_t frames_sent = 0;   // frames written, all clients
   };
 
   // Writes one text frame; false when the connection is gone.
@@ -83,9 +83,9 @@ class LiveFeed {
     std::mutex mu;
     std::condition_variable cv;
     std::deque<std::shared_ptr<const std::string>> queue;  // guarded by mu
-    std::size_t queued_bytes = 0;                            // guarded by mu
-    bool stop = false;                                       // guarded by mu
-    std::string close_reason;                                // guarded by mu; set: close
+    std::size_t queued_bytes = 0;                          // guarded by mu
+    bool stop = false;                                     // guarded by mu
+    std::string close_reason;                              // guarded by mu; set: close
     std::thread writer;
   };
 
@@ -94,8 +94,8 @@ class LiveFeed {
   const Limits limits_;
   mutable std::mutex mu_;
   std::map<uint64_t, std::unique_ptr<Client>> clients_;  // guarded by mu_
-  uint64_t next_id_ = 1;                                  // guarded by mu_
-  Counters counters_;                                     // guarded by mu_ (frames: atomic below)
+  uint64_t next_id_ = 1;                                 // guarded by mu_
+  Counters counters_;                                    // guarded by mu_ (frames: atomic below)
   std::atomic<uint64_t> frames_sent_{0}, dropped_auth_{0};
 };
 

@@ -258,7 +258,8 @@ int main(int argc, char** argv) {
     for (const auto& [reason, n] : {std::pair{"failed_login", r.failed_logins},
                                     {"rate_limited", r.rate_limited},
                                     {"unauthenticated", r.unauthenticated},
-                                    {"csrf", r.csrf_refused}, {"role", r.role_refused}})
+                                    {"csrf", r.csrf_refused},
+                                    {"role", r.role_refused}})
       out += sample("mutuo_dashboard_http_refused_total", {{"reason", reason}}, n);
   });
   std::unique_ptr<mutuo::metrics::MetricsServer> metrics_server;
@@ -295,10 +296,11 @@ int main(int argc, char** argv) {
       refused.failed_logins, refused.rate_limited, refused.unauthenticated, refused.csrf_refused,
       refused.role_refused);
   auto live = feed.counters();
-  spdlog::info("live feed: {} clients accepted, {} refused (full), {} dropped (slow), {} dropped "
-               "(session ended), {} events, {} frames",
-               live.accepted, live.refused_full, live.dropped_slow, live.dropped_auth, live.events,
-               live.frames_sent);
+  spdlog::info(
+      "live feed: {} clients accepted, {} refused (full), {} dropped (slow), {} dropped "
+      "(session ended), {} events, {} frames",
+      live.accepted, live.refused_full, live.dropped_slow, live.dropped_auth, live.events,
+      live.frames_sent);
   auto bus_counters = bus.counters();
   spdlog::info("bus: {} result batches, {} alerts, {} checks, {} rejected", bus_counters.results,
                bus_counters.alerts, bus_counters.checks, bus_counters.rejected);

@@ -52,6 +52,12 @@ try {
 
   // History: click the cell, a uPlot chart with points from the raw tier.
   await page.locator('#matrix').scrollIntoViewIfNeeded();
+  // Keyboard: focus the matrix, the arrow keys show a cell's tooltip.
+  await page.focus('#matrix');
+  await page.keyboard.press('ArrowDown');
+  await page.waitForSelector('#matrix-tip:not([hidden])', { timeout: 5000 });
+  if (!(await page.textContent('#matrix-tip')).includes('→')) throw new Error('no keyboard tooltip');
+  await page.keyboard.press('Escape');
   const at = await page.evaluate(([o, t]) => window.mutuoMatrix.point(o, t), [o, t]);
   await page.mouse.move(at.x, at.y);
   await page.waitForSelector('#matrix-tip:not([hidden])', { timeout: 5000 });

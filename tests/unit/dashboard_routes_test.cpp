@@ -67,15 +67,18 @@ struct Fixture {
   mutuo::dashboard::PresenceTable presence;
   mutuo::dashboard::RetainedTable<mutuo::Alert> alerts;
   mutuo::dashboard::RetainedTable<mutuo::Check> checks;
-  std::vector<StoredResult> latest = {udp("fra-1", "ams-2", 9500, 10), udp("ams-2", "fra-1", 9400, 0),
-                                      http("fra-1", "web", 9000, true),
-                                      http("ams-2", "web", 9100, false)};
+  std::vector<StoredResult> latest = {
+      udp("fra-1", "ams-2", 9500, 10), udp("ams-2", "fra-1", 9400, 0),
+      http("fra-1", "web", 9000, true), http("ams-2", "web", 9100, false)};
   std::vector<mutuo::MqttMessage> published;
   bool broker_up = true;
   int64_t now = 10000;
   mutuo::dashboard::ApiRouter router{{
       .presence = &presence,
-      .store = [this] { return mutuo::dashboard::StoreView::Snapshot{true, latest}; },
+      .store =
+          [this] {
+            return mutuo::dashboard::StoreView::Snapshot{true, latest};
+          },
       .broker_connected = [] { return true; },
       .now_ms = [this] { return now; },
       .index_html = "<!doctype html><title>mutuo</title>",
@@ -160,9 +163,14 @@ void check_error(const HttpResponse& r, int status, const std::string& part) {
 
 }  // namespace
 
-TEST_CASE_FIXTURE(Fixture, "checks: create publishes retained, list and detail show state and results") {
-  json web = {{"id", "web"}, {"type", "http"}, {"url", "http://127.0.0.1:8080/"},
-              {"expect_status", {200, 301}}, {"expect_keyword", "ok"}, {"interval_s", 10}};
+TEST_CASE_FIXTURE(Fixture,
+                  "checks: create publishes retained, list and detail show state and results") {
+  json web = {{"id", "web"},
+              {"type", "http"},
+              {"url", "http://127.0.0.1:8080/"},
+              {"expect_status", {200, 301}},
+              {"expect_keyword", "ok"},
+              {"interval_s", 10}};
   auto r = as_admin("POST", "/api/checks", web);
   REQUIRE(r.status == 201);
   REQUIRE(published.size() == 1);
@@ -174,7 +182,7 @@ TEST_CASE_FIXTURE(Fixture, "checks: create publishes retained, list and detail s
   CHECK(sent->expect_status == std::vector<uint16_t>{200, 301});
   CHECK(sent->expect_keyword == "ok");
   json j = body_of(r);
-  CHECK(j["state"] == "up");  // fra-1's newest result succeeded
+  CHECK(j["state"] == "up");                  // fra-1's newest result succeeded
   CHECK(j["latest"]["observer"] == "ams-2");  // the newest, a failure
   CHECK(j["results"].size() == 2);
 
@@ -202,7 +210,8 @@ TEST_CASE_FIXTURE(Fixture, "checks: edit, delete, and every refusal is a JSON er
   check_error(as_admin("POST", "/api/checks", {{"id", "Bad Id"}, {"type", "tcp"}}), 400, "ids");
   check_error(as_admin("POST", "/api/checks", {{"id", "x"}, {"type", "tcp"}, {"host", "h"}}), 400,
               "invalid check");
-  check_error(as_admin("POST", "/api/checks", {{"id", "x"}, {"type", "smtp"}}), 400, "invalid check");
+  check_error(as_admin("POST", "/api/checks", {{"id", "x"}, {"type", "smtp"}}), 400,
+              "invalid check");
   check_error(call("POST", "/api/checks", admin, admin_csrf, "{", "application/json"), 400,
               "JSON object");
   check_error(call("POST", "/api/checks", admin, admin_csrf, "id=x", "text/plain"), 415, "json");
@@ -211,7 +220,8 @@ TEST_CASE_FIXTURE(Fixture, "checks: edit, delete, and every refusal is a JSON er
   auto r = as_admin("PUT", "/api/checks/db", tcp);
   CHECK(r.status == 200);
   CHECK(body_of(r)["definition"]["port"] == 5433);
-  check_error(as_admin("PUT", "/api/checks/db", {{"id", "other"}, {"type", "tcp"}}), 400, "differs");
+  check_error(as_admin("PUT", "/api/checks/db", {{"id", "other"}, {"type", "tcp"}}), 400,
+              "differs");
   check_error(as_admin("PATCH", "/api/checks/db", tcp), 405, "method");
 
   broker_up = false;
@@ -282,7 +292,8 @@ TEST_CASE_FIXTURE(Fixture, "matrix: compact form, cached answers, bad parameter"
   CHECK(j["agents"] == json::array({"ams-2", "fra-1"}));
   REQUIRE(j["cells"].size() == 2);
   CHECK(j["cells"][0] == json::array({1, 0, 9500, 10, 10, 1.0, 2.0, 4.0, nullptr, nullptr}));
-  CHECK(j["cells"][1] == json::array({0, 1, 9400, 10, 0, nullptr, nullptr, nullptr, nullptr, nullptr}));
+  CHECK(j["cells"][1] ==
+        json::array({0, 1, 9400, 10, 0, nullptr, nullptr, nullptr, nullptr, nullptr}));
   // Within a second the same bytes are served; after it, a rebuilt answer.
   latest.push_back(udp("ams-2", "zrh-3", 9990, 10));
   auto again = call("GET", "/api/matrix?compact=1", viewer);
@@ -313,7 +324,7 @@ TEST_CASE_FIXTURE(Fixture, "status page: off by default, then public, with ids a
   auto r = call("GET", "/api/public/status");
   REQUIRE(r.status == 200);
   std::string text = r.payload();
-  CHECK(text.find("10.1.2.3") == std::string::npos);  // the check's URL stays private
+  CHECK(text.find("10.1.2.3") == std::string::npos);    // the check's URL stays private
   CHECK(text.find("192.0.2.10") == std::string::npos);  // and the agent's address
   json j = json::parse(text);
   CHECK(j["title"] == "Acme");

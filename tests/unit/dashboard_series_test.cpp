@@ -48,7 +48,8 @@ TEST_CASE("series json: columns oldest first, nulls for absent statistics") {
   b.count = 6;
   b.loss = 1.0;
   d.points = {a, b};
-  json j = mutuo::dashboard::series_json({"fra-1", TargetKind::kPeer, "ams-2", "udp"}, 0, 180000, d);
+  json j =
+      mutuo::dashboard::series_json({"fra-1", TargetKind::kPeer, "ams-2", "udp"}, 0, 180000, d);
   CHECK(j["observer"] == "fra-1");
   CHECK(j["target"] == "ams-2");
   CHECK(j["kind"] == "peer");

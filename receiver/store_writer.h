@@ -49,14 +49,14 @@ struct PreparedBatch {
     uint32_t key_at, key_size, value_at, value_size;
   };
   struct Series {
-    uint32_t key_at, key_size;           // its series key (store::series_key) in `arena`
-    uint32_t first_sample, samples;      // its results' rollup contributions, by ts
-    uint32_t newest;                     // its newest result (the last of equal ts)
+    uint32_t key_at, key_size;       // its series key (store::series_key) in `arena`
+    uint32_t first_sample, samples;  // its results' rollup contributions, by ts
+    uint32_t newest;                 // its newest result (the last of equal ts)
   };
   std::string arena;
-  std::vector<Raw> raw;                         // one per result, in batch order
-  std::vector<Series> series;                   // one per series in the batch, by key
-  std::vector<store::RollupSample> samples;     // grouped by series
+  std::vector<Raw> raw;                      // one per result, in batch order
+  std::vector<Series> series;                // one per series in the batch, by key
+  std::vector<store::RollupSample> samples;  // grouped by series
   std::string_view key(const Series& s) const { return {arena.data() + s.key_at, s.key_size}; }
 };
 

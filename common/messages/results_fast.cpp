@@ -167,7 +167,32 @@ class Parser {
     }
   }
 
-  // Any JSON value (an unknown field, ignored as the reference ignores it).
+  // Keys of the members of one object that the decoder does not read: the
+  // reference refuses a payload naming any member twice ("duplicate key"), so
+  // a repeated one is left to it, as are objects with very many of them.
+  class OtherKeys {
+   public:
+    bool first(std::string_view key) {
+      if (n_ == kMax) return false;
+      for (std::size_t i = 0; i < n_; ++i) {
+        if (keys_[i] == key) return false;
+      }
+      keys_[n_++] = key;
+      return true;
+    }
+
+   private:
+    static constexpr std::size_t kMax = 8;
+    std::string_view keys_[kMax];
+    std::size_t n_ = 0;
+  };
+
+  // A member the decoder does not read, ignored as the reference ignores it.
+  bool skip_member(std::string_view key, int depth, OtherKeys* seen) {
+    return seen->first(key) && skip_value(depth);
+  }
+
+  // Any JSON value.
   bool skip_value(int depth) {
     skip_ws();
     if (p_ == end_) return false;
@@ -176,8 +201,11 @@ class Parser {
         std::string_view s;
         return string(&s);
       }
-      case '{':
-        return object(depth, [&](std::string_view) { return skip_value(depth + 1); });
+      case '{': {
+        OtherKeys seen;
+        return object(depth,
+                      [&](std::string_view key) { return skip_member(key, depth + 1, &seen); });
+      }
       case '[': {
         if (depth > kMaxDepth) return false;
         ++p_;
@@ -209,6 +237,7 @@ class Parser {
 
   bool rtt(int depth, Rtt* t) {
     unsigned seen = 0;
+    OtherKeys others;
     bool ok = object(depth, [&](std::string_view key) {
       double* into = nullptr;
       unsigned bit = 0;
@@ -219,7 +248,7 @@ class Parser {
       } else if (key == "max") {
         into = &t->max, bit = 4;
       } else {
-        return skip_value(depth + 1);
+        return skip_member(key, depth + 1, &others);
       }
       if (seen & bit) return false;  // a duplicate key: the reference keeps the last one
       seen |= bit;
@@ -264,6 +293,7 @@ enum ResultField : unsigned {
 
 bool Parser::result(int depth, ProbeResult* r) {
   unsigned seen = 0;
+  OtherKeys others;
   auto first = [&](unsigned bit) {
     if (seen & bit) return false;  // a duplicate key: the reference keeps the last one
     seen |= bit;
@@ -347,7 +377,7 @@ bool Parser::result(int depth, ProbeResult* r) {
       r->error.assign(s);
       return true;
     }
-    return skip_value(depth + 1);
+    return skip_member(key, depth + 1, &others);
   });
   if (!ok) return false;
   if (((seen & kPeer) != 0) == ((seen & kCheck) != 0)) return false;
@@ -359,6 +389,7 @@ bool Parser::result(int depth, ProbeResult* r) {
 bool Parser::batch(ResultBatch* b) {
   enum : unsigned { kV = 1, kAgent = 2, kBatch = 4, kResults = 8 };
   unsigned seen = 0;
+  OtherKeys others;
   auto first = [&](unsigned bit) {
     if (seen & bit) return false;
     seen |= bit;
@@ -387,7 +418,7 @@ bool Parser::batch(ResultBatch* b) {
       return true;
     }
     if (key == "batch") return first(kBatch) && uint_value(kMaxBatch, &b->batch);
-    return skip_value(2);
+    return skip_member(key, 2, &others);
   });
   skip_ws();
   return ok && p_ == end_ && seen == (kV | kAgent | kBatch | kResults);

@@ -5,6 +5,8 @@
 // schema's examples, on generated batches written in many ways (number forms,
 // whitespace, key order, unknown fields), on hand-picked hostile payloads and on
 // many random mutations of all of these.
+#include "common/messages/results_fast.h"
+
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -13,7 +15,6 @@
 #include <sstream>
 
 #include "common/messages/results.h"
-#include "common/messages/results_fast.h"
 
 namespace mutuo {
 namespace {
@@ -88,8 +89,8 @@ class Generator {
       m.push_back(q("check") + ":" + q(pick({"web-home", "db-port", "dns-www"})));
       m.push_back(q("probe") + ":" + q(pick({"tcp", "http", "dns"})));
     }
-    m.push_back(q("ts") + ":" + integer(pick_u({1, 1733320010000, 1733320020123,
-                                                  uint64_t{1} << 53})));
+    m.push_back(q("ts") + ":" +
+                integer(pick_u({1, 1733320010000, 1733320020123, uint64_t{1} << 53})));
     if (packet || chance(10)) {
       uint64_t sent = pick_u({0, 1, 5, 10, 100000});
       uint64_t recv = sent ? below(sent + 1) : 0;
@@ -111,8 +112,8 @@ class Generator {
       if (chance(70)) m.push_back(q("status") + ":" + integer(pick_u({0, 3, 200, 404, 999})));
       if (chance(80)) {
         std::vector<std::string> phases;
-        std::vector<std::string> names = {"dns", "connect", "tls", "ttfb", "total", "send",
-                                          "x",   "a-b-c",   "p0",  "zzzzzzzzzzzzzzzz"};
+        std::vector<std::string> names = {"dns",  "connect", "tls",   "ttfb", "total",
+                                          "send", "x",       "a-b-c", "p0",   "zzzzzzzzzzzzzzzz"};
         std::shuffle(names.begin(), names.end(), rng_);
         std::size_t k = below(9);
         for (std::size_t i = 0; i < k; ++i) phases.push_back(q(names[i]) + ":" + number(ms()));
@@ -123,7 +124,9 @@ class Generator {
       if (chance(30)) {
         double days = pick_d({61.42, 0.0, -3.5, 3'000'000.0, -3'000'000.0, 3'000'000.5});
         m.push_back(q("cert_days_left") + ":" +
-                    (chance(30) ? integer(below(400)) : chance(10) ? "-0" : number(days)));
+                    (chance(30)   ? integer(below(400))
+                     : chance(10) ? "-0"
+                                  : number(days)));
       }
     }
     if (chance(20)) {
@@ -132,6 +135,10 @@ class Generator {
                           std::string(256, 'e'), "tab\x7f"})));
     }
     if (chance(10)) m.push_back(q(pick({"later", "note", "x"})) + ":" + ws() + any_value(4));
+    if (chance(5)) {  // unknown members, sometimes the same one twice
+      m.push_back(q(pick({"u", "w"})) + ":" + any_value(4));
+      m.push_back(q(pick({"u", "w"})) + ":" + any_value(4));
+    }
     return object(m);
   }
 
@@ -158,7 +165,8 @@ class Generator {
         return "[]";
       case 5: {
         std::string s = "[";
-        for (std::size_t i = 0, n = below(3); i < n; ++i) s += (i ? "," : "") + any_value(depth + 1);
+        for (std::size_t i = 0, n = below(3); i < n; ++i)
+          s += (i ? "," : "") + any_value(depth + 1);
         return s + "]";
       }
       default:
@@ -269,9 +277,9 @@ std::string mutate(std::string s, std::mt19937_64& rng) {
         break;
       }
       default: {  // replace a value with one of another type or range
-        static const char* values[] = {"-1",   "1e400", "NaN",  "null",    "\"x\"", "[]",
-                                       "{}",   "1.5",   "-0",   "1000000", "true",  "3600000.1",
-                                       "0",    "1e5",   "1E-400"};
+        static const char* values[] = {"-1",   "1e400",     "NaN", "null", "\"x\"",
+                                       "[]",   "{}",        "1.5", "-0",   "1000000",
+                                       "true", "3600000.1", "0",   "1e5",  "1E-400"};
         std::size_t colon = s.find(':', at);
         if (colon == std::string::npos) break;
         std::size_t end = s.find_first_of(",}]", colon + 1);
@@ -372,16 +380,24 @@ TEST_CASE("hostile payloads are refused with the reference's reasons") {
       with(R"({"check":"c","probe":"http","ts":5,"bytes":1099511627777})"),
       with(R"({"check":"c","probe":"http","ts":5,"ms":{"Total":1}})"),
       with(R"({"check":"c","probe":"http","ts":5,"ms":{"total":1,"total":2}})"),
-      with(R"({"check":"c","probe":"http","ts":5,"ms":{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1}})"),
+      with(
+          R"({"check":"c","probe":"http","ts":5,"ms":{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1}})"),
       with(R"({"check":"c","probe":"http","ts":5,"ms":{"aaaaaaaaaaaaaaaaa":1}})"),
       with(R"({"check":"c","probe":"http","ts":5,"error":"bad\u0001"})"),
-      with(R"({"check":"c","probe":"http","ts":5,"error":"del)" "\x7f" R"("})"),
+      with(R"({"check":"c","probe":"http","ts":5,"error":"del)"
+           "\x7f"
+           R"("})"),
       with(R"({"check":"c","probe":"http","ts":5,"error":")" + std::string(257, 'e') + R"("})"),
       with(R"({"peer":"b","probe":"udp","ts":5,"x":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]})"),
       with(R"({"check":"c","probe":"dns","ts":5,"answers":65536})"),
       with(R"({"check":"c","probe":"dns","ts":5,"answers":-1})"),
       with(R"({"check":"c","probe":"http","ts":5,"cert_days_left":-3000000.01})"),
       with(R"({"check":"c","probe":"http","ts":5,"cert_days_left":"61"})"),
+      with(R"({"peer":"b","probe":"udp","ts":5,"x":1,"x":2})"),
+      with(R"({"peer":"b","probe":"udp","ts":5,"x":{"k":1,"k":1}})"),
+      with(R"({"peer":"b","probe":"udp","ts":5,"x":[{"k":1,"j":2,"k":3}]})"),
+      with(R"({"peer":"b","probe":"udp","ts":5,"rtt_ms":{"min":1,"avg":2,"max":3,"y":0,"y":0}})"),
+      R"({"v":1,"agent":"a","batch":1,"results":[],"z":null,"z":null})",
       with(ok_result + ",1"),
       with(ok_result + ","),
       std::string(kMaxResultsPayload + 1, ' '),

@@ -870,6 +870,15 @@ ApiRouter::Counters ApiRouter::counters() const {
 }
 
 HttpResponse ApiRouter::handle(const HttpRequest& req) const {
+  HttpResponse r = handle_shared(req);
+  if (r.shared_body) {
+    r.body = *r.shared_body;
+    r.shared_body.reset();
+  }
+  return r;
+}
+
+HttpResponse ApiRouter::handle_shared(const HttpRequest& req) const {
   const std::string_view method = req.method;
   const std::string_view path = req.path;
 

@@ -153,7 +153,11 @@ class ApiRouter {
 
   explicit ApiRouter(ApiSources sources);
 
+  // The answer, its body always in `body` (a cached answer is copied there).
   HttpResponse handle(const HttpRequest& request) const;
+  // The same, but a cached answer may come as `shared_body` instead (no copy of
+  // a multi-megabyte matrix per request); HttpServer sends payload().
+  HttpResponse handle_shared(const HttpRequest& request) const;
   Counters counters() const;
 
   // GET /api/live (the WebSocket upgrade, handled by HttpServer): the session id

@@ -175,7 +175,7 @@ int HttpServer::handle(mg_connection* conn, void* self) {
 
   HttpResponse r;
   try {
-    r = server.router_.handle(req);
+    r = server.router_.handle_shared(req);
   } catch (const std::exception& e) {
     // A bug must cost one request, not the process.
     spdlog::error("http: {} {} failed: {}", req.method, req.path, e.what());

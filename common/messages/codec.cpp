@@ -32,6 +32,14 @@ bool printable(std::string_view s) {
 
 }  // namespace
 
+std::size_t count_members(const json& j) {
+  std::size_t n = j.is_object() ? j.size() : 0;
+  for (const json& v : j) {  // an object's values or an array's items
+    if (v.is_structured()) n += count_members(v);
+  }
+  return n;
+}
+
 const json& required(const json& obj, const char* name) {
   auto it = obj.find(name);
   if (it == obj.end()) fail("missing field", name);

@@ -44,12 +44,25 @@ Labels get_labels(const json& obj, const char* name);
 // True when `addr` is a literal IPv4 or IPv6 address.
 bool valid_addr(std::string_view addr);
 
+// Members in `j` and every object and array inside it (one per key in each
+// object). nlohmann keeps one member per key (the last), so fewer members than
+// the ':' outside strings in the text means a key was repeated.
+std::size_t count_members(const json& j);
+
 // Parses `payload` (at most `max_bytes`, nesting at most kMaxDepth), checks it is
 // an object with "v": 1, and hands it to `read`, which builds the message.
+//
+// Duplicate keys (docs/hardening.md): a payload in which any object, at any
+// depth, names the same member twice is refused whole with the error
+// "duplicate key" (the receiver counts it under reason "schema"), whatever the
+// values and whether or not the member is one the decoder reads. Checked after
+// "malformed JSON" and "not a JSON object", before any field. Every decoder of
+// bus messages must give the same verdict: a fast path that skips unknown
+// members must refuse (or fall back to this one) when one of them repeats.
 template <class T, class Read>
 Result<T> decode_payload(std::string_view payload, std::size_t max_bytes, Read&& read) {
   if (payload.size() > max_bytes) return Error{"payload too large"};
-  std::size_t depth = 0;
+  std::size_t depth = 0, colons = 0;
   bool in_string = false, escaped = false;
   for (char c : payload) {  // bound nesting before the parser and destructor recurse
     if (in_string) {
@@ -58,6 +71,8 @@ Result<T> decode_payload(std::string_view payload, std::size_t max_bytes, Read&&
       else if (c == '"') in_string = false;
     } else if (c == '"') {
       in_string = true;
+    } else if (c == ':') {
+      ++colons;  // in valid JSON, exactly one per object member
     } else if (c == '{' || c == '[') {
       if (++depth > kMaxDepth) return Error{"nesting too deep"};
     } else if ((c == '}' || c == ']') && depth > 0) {
@@ -67,6 +82,7 @@ Result<T> decode_payload(std::string_view payload, std::size_t max_bytes, Read&&
   json doc = json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return Error{"malformed JSON"};
   if (!doc.is_object()) return Error{"not a JSON object"};
+  if (count_members(doc) != colons) return Error{"duplicate key"};
   try {
     const json* v = optional(doc, "v");
     if (v == nullptr) return Error{"missing field 'v'"};

@@ -3,7 +3,7 @@
 An authenticated agent, mallory, attacks over the real bus (real Mosquitto,
 receiver, tracker, dashboard and two real agents): malformed JSON, NaN and
 Infinity, deep nesting, negative, fractional and huge numbers, wrong types,
-duplicate keys, unicode tricks in ids and names, a 1.5 MB batch (over the
+duplicate keys (refused), unicode tricks in ids and names, a 1.5 MB batch (over the
 codec's 1 MiB), a 10 MB payload (over the broker's max_packet_size), hostile
 retained status messages, and a flood of thousands of messages per second.
 
@@ -83,11 +83,15 @@ def hostile_catalogue(now):
         ("schema", ok.replace('"results":[', '"results":{"x":[').replace("]}", "]}}", 1)),
         ("schema", ok.replace('"probe":"udp"', '"probe":["udp"]')),
         ("schema", ok.replace('"probe":"udp"', '"probe":"smtp"')),
-        # Duplicate keys: the last one wins (as in Python and JavaScript) and is
-        # checked like any value.
+        # Duplicate keys: refused whole, whatever the values (common/messages/codec.h),
+        # so no reader can be fooled by taking the first where another takes the last.
         ("schema", ok.replace('"sent":10', '"sent":10,"sent":-1')),
+        ("schema", ok.replace('"sent":10', '"sent":10,"sent":10')),
         ("schema", ok.replace('"agent":"mallory"', '"agent":"mallory","agent":"MALLORY"')),
-        ("agent_mismatch", ok.replace('"agent":"mallory"', '"agent":"mallory","agent":"good-1"')),
+        ("schema", ok.replace('"agent":"mallory"', '"agent":"mallory","agent":"good-1"')),
+        ("schema", ok.replace('"agent":"mallory"', '"agent":"good-1","agent":"mallory"')),
+        ("schema", ok.replace('"min":1.0', '"min":1.0,"min":1.0')),
+        ("schema", ok.replace('"agent":"mallory"', '"agent":"mallory","\\u0061gent":"mallory"')),
         # Unicode tricks in ids and names.
         ("schema", batch("mall\u043ery", 1, now)),                       # Cyrillic o
         ("schema", batch("\uff4d\uff41\uff4c\uff4c\uff4f\uff52\uff59", 1, now)),  # fullwidth

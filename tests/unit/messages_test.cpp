@@ -789,16 +789,35 @@ TEST_CASE("huge numbers are refused by range, never truncated") {
   CHECK(decode_results(r.dump()).ok());
 }
 
-TEST_CASE("duplicate keys: the last one wins, checked like any value") {
-  auto d = decode_status(
-      R"({"v":1,"agent":"BAD/ID","agent":"fra-1","state":"online","state":"offline","ts":1})");
-  REQUIRE_MESSAGE(d.ok(), d.error());
-  CHECK(d->agent == "fra-1");
-  CHECK_FALSE(d->online);
-  CHECK(decode_status(R"({"v":1,"agent":"fra-1","agent":"BAD","state":"offline","ts":1})").error() ==
-        "invalid id in 'agent'");
-  CHECK(decode_status(R"({"v":1,"v":2,"agent":"a","state":"offline","ts":1})").error() ==
-        "unsupported version");
+TEST_CASE("duplicate keys: refused whole, at any depth, whatever the values (codec.h)") {
+  const std::string dup = "duplicate key";
+  CHECK(decode_status(R"({"v":1,"agent":"BAD/ID","agent":"fra-1","state":"offline","ts":1})")
+            .error() == dup);
+  CHECK(decode_status(R"({"v":1,"agent":"fra-1","agent":"fra-1","state":"offline","ts":1})")
+            .error() == dup);  // the same value twice too
+  CHECK(decode_status(R"({"v":1,"v":2,"agent":"a","state":"offline","ts":1})").error() == dup);
+  CHECK(decode_status(R"({"v":1,"agent":"a","state":"offline","ts":1,"x":1,"x":[1]})").error() ==
+        dup);  // a member no decoder reads
+  CHECK(decode_status(R"({"v":1,"agent":"a","\u0061gent":"a","state":"offline","ts":1})")
+            .error() == dup);  // the same key, escaped
+  CHECK(decode_status(R"({"v":1,"agent":"a","state":"offline","ts":1,"agent ":"a"})").ok());
+
+  std::string s = status_online().dump();
+  s.replace(s.find("\"provider\""), 10, "\"site\"");  // labels {"site":"fra","site":"acme"}
+  CHECK(decode_status(s).error() == dup);
+  std::string r = results_json().dump();
+  std::string one = r;
+  one.replace(one.find("\"min\":11.2"), 10, "\"min\":11.2,\"min\":11.2");
+  CHECK(decode_results(one).error() == dup);  // inside an object inside an array
+  std::string two = r;
+  two.replace(two.find("\"bytes\":5120"), 12, "\"bytes\":5120,\"bytes\":5120");
+  CHECK(decode_results(two).error() == dup);  // in the second result
+  CHECK(decode_ack(R"({"v":1,"agent":"a","batches":[1],"batches":[2]})").error() == dup);
+  // Order of verdicts: not JSON, not an object, then duplicates, then fields.
+  CHECK(decode_ack(R"({"v":1,"v":1,)").error() == "malformed JSON");
+  CHECK(decode_ack(R"([{"v":1,"v":1}])").error() == "not a JSON object");
+  // ':' inside strings is not a member.
+  CHECK(decode_status(status_with_raw_version(R"("a:b\":{\"c\":1}")")).ok());
 }
 
 TEST_CASE("strings: UTF-8 passes, control characters and broken encodings do not") {

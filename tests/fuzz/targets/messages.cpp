@@ -7,6 +7,7 @@
 #include "common/messages/check.h"
 #include "common/messages/peer.h"
 #include "common/messages/results.h"
+#include "common/messages/results_fast.h"
 #include "common/messages/status.h"
 #include "tests/fuzz/fuzz_targets.h"
 
@@ -61,6 +62,20 @@ std::string check(const uint8_t* data, std::size_t size) {
 std::string results(const uint8_t* data, std::size_t size) {
   std::string broken = round_trip("results", as_text(data, size), decode_results);
   if (!broken.empty()) return broken;
+  // The receiver's fast decoder gives the reference's verdict, error text and batch.
+  auto fast = decode_results_fast(as_text(data, size));
+  auto reference = decode_results(as_text(data, size));
+  if (fast.ok() != reference.ok()) {
+    return std::string("results: the fast decoder ") + (fast.ok() ? "accepts" : "refuses") +
+           " what the reference " + (fast.ok() ? "refuses (" + reference.error() + ")" : "accepts");
+  }
+  if (!fast && fast.error() != reference.error()) {
+    return "results: the fast decoder says '" + fast.error() + "', the reference '" +
+           reference.error() + "'";
+  }
+  if (fast && encode(*fast) != encode(*reference)) {
+    return "results: the fast decoder decodes differently: " + encode(*fast);
+  }
   // The receiver re-reads stored results one by one (decode_probe_result).
   auto batch = decode_results(as_text(data, size));
   if (!batch) return "";

@@ -27,7 +27,6 @@ component died.
 """
 
 import argparse
-import concurrent.futures
 import json
 import os
 import re
@@ -103,8 +102,8 @@ def main():
         s.start_tracker(interval_s=args.interval_s, extra=("--k", str(args.k)))
         s.start_dashboard()
         log(f"provisioning {args.agents} result publishers")
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda i: s.provision("agent", f"load-{i}"), range(args.agents)))
+        for i in range(args.agents):  # one at a time: dynsec loses concurrent changes
+            s.provision("agent", f"load-{i}")
         sim = Sim([s.program("bench/mutuo-sim"), "--port", str(s.mqtt_port),
                    "--token-file", s.provision("service", "simulator"), "--sites", "8"],
                   s.log_path("sim"))

@@ -106,18 +106,36 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export LSAN_OPTIONS="suppressions=$repo/tests/fuzz/lsan.supp:print_suppressions=0"
 
 # 2. Fuzz each target for a bounded time, from its seeds plus what earlier
-# local runs found (the work corpus persists in the build directory).
+# local runs found (the work corpus persists in the build directory). One
+# fuzzer per core at a time: libFuzzer runs on one thread.
 fuzz_dir=$build/tests/fuzz
 mkdir -p "$fuzz_dir/crashes"
-for t in "${fuzzers[@]}"; do
-  work=$fuzz_dir/work/$t
+fuzz_one() {
+  local t=$1 work=$fuzz_dir/work/$1 log=$fuzz_dir/fuzz_$1.log dict=()
   mkdir -p "$work"
-  dict=()
   [ "$t" != echo_packet ] && [ "$t" != dashboard_request ] && dict=(-dict="$fuzz_dir/corpus/messages.dict")
-  log=$fuzz_dir/fuzz_$t.log
   if "$fuzz_dir/fuzz_$t" -max_total_time="$fuzz_seconds" -max_len=65536 -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
       -artifact_prefix="$fuzz_dir/crashes/$t-" "$work" "$fuzz_dir/corpus/$t" > "$log" 2>&1; then
+    echo ok > "$fuzz_dir/fuzz_$t.status"
+  else
+    echo failed > "$fuzz_dir/fuzz_$t.status"
+  fi
+}
+rm -f "$fuzz_dir"/fuzz_*.status
+running=0
+for t in "${fuzzers[@]}"; do
+  if [ $running -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  fuzz_one "$t" &
+  running=$((running + 1))
+done
+wait || true
+for t in "${fuzzers[@]}"; do
+  log=$fuzz_dir/fuzz_$t.log
+  if [ "$(cat "$fuzz_dir/fuzz_$t.status" 2>/dev/null)" = ok ]; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1)
     echo "hardening: fuzz_$t: ok, $runs inputs in ${fuzz_seconds} s, $cov"
@@ -128,7 +146,7 @@ for t in "${fuzzers[@]}"; do
     failures+=("fuzz_$t")
   fi
 done
-phase "fuzzed ${#fuzzers[@]} targets for ${fuzz_seconds} s each"
+phase "fuzzed ${#fuzzers[@]} targets for ${fuzz_seconds} s each, $jobs at a time"
 
 # 3a. Unit tests under the sanitizers (reports go to the test's output).
 skip_re=${skip_unit// /|}

@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from agent_outage import Mesh, now_ms
+from agent_outage import INTERVAL_S, Mesh, now_ms
 from harness import System, log
 
 
@@ -39,8 +39,10 @@ def main():
         back = now_ms()
         log("broker back")
         # alpha produced nothing between the kill and its first round after the
-        # restart (start-up plus at most one interval).
-        hole = (killed - 1500, restarted + 5000)
+        # restart (start-up plus at most one interval). A round's results are
+        # written when the round ends, so the round still running at the kill
+        # (started up to one interval plus its probe time before) dies with it.
+        hole = (killed - 1000 * INTERVAL_S - 2000, restarted + 5000)
         m.check_span(stopped, back, gaps={"alpha": hole})
         for (o, k, t, p) in m.series_list:
             if o != "alpha":

@@ -7,6 +7,7 @@ bounded in time; every process it started is stopped on exit, and only those.
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -56,6 +57,51 @@ def wait_port(port, timeout=10):
 def http_json(url, timeout=3):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return json.loads(r.read().decode())
+
+
+def scrape_metrics(port, timeout=3):
+    """A service's loopback /metrics as {name{labels}: value}, mutuo_* lines only."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'^(mutuo_\w+)(\{[^}]*\})?\s+([0-9.e+-]+)$', line)
+        if m:
+            out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def read_log(system, name):
+    """The whole log of a process the System started."""
+    with open(system.log_path(name), errors="replace") as f:
+        return f.read()
+
+
+def load_totals(system, name="load"):
+    """The totals a finished mutuo-receiver-load printed (its last JSON line),
+    checked: every batch confirmed, no result dropped or expired."""
+    out = [line for line in read_log(system, name).splitlines() if line.startswith("{")]
+    assert out, "the load tool printed no totals"
+    totals = json.loads(out[-1])
+    log(f"load: {totals}")
+    assert totals["all_confirmed"], totals
+    assert totals["results_dropped"] == 0 and totals["results_expired"] == 0, totals
+    return totals
+
+
+def check_store_exact(system, store, results):
+    """Runs mutuo-receiver-store-check on a closed store and asserts it holds
+    exactly `results` results, none twice, rollups consistent with raw."""
+    check = subprocess.run([system.program("bench/mutuo-receiver-store-check"), "--store", store],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stderr
+    found = json.loads(check.stdout)
+    log(f"store: {found}")
+    assert found["raw_results"] == results, found
+    assert found["raw_extra_seq"] == 0, found  # no result stored under a second key
+    assert found["minute_count"] == results and found["hour_count"] == results, found
+    assert found["series_rollup_mismatch"] == 0 and found["undecodable"] == 0, found
+    return found
 
 
 class DashboardClient:

@@ -20,15 +20,13 @@ receiver stores new results again).
 """
 
 import argparse
-import json
 import os
 import re
-import subprocess
 import sys
 import time
-import urllib.request
 
-from harness import System, free_port, log, wait_port, wait_until
+from harness import (System, check_store_exact, free_port, load_totals, log, read_log,
+                     scrape_metrics, wait_port, wait_until)
 
 RESULTS = 40_000
 AGENTS = 4
@@ -37,24 +35,8 @@ KILL_AT_S = (2.5, 6.5)  # after the load starts
 DOWN_S = 1.5       # the broker stays dead this long each time
 
 
-def metrics(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r'^(mutuo_receiver_\w+)(\{[^}]*\})?\s+([0-9.e+-]+)$', line)
-        if m:
-            out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
-    return out
-
-
 def stored(port):
-    return metrics(port).get("mutuo_receiver_results_stored_total", 0)
-
-
-def read_log(s, name):
-    with open(s.log_path(name), errors="replace") as f:
-        return f.read()
+    return scrape_metrics(port).get("mutuo_receiver_results_stored_total", 0)
 
 
 def main():
@@ -103,13 +85,8 @@ def main():
             log(f"broker restarted; receiver storing again {recoveries[-1]:.1f}s later")
 
         load.wait(timeout=120)
-        out = [line for line in read_log(s, "load").splitlines() if line.startswith("{")]
-        assert out, "the load tool printed no totals"
-        totals = json.loads(out[-1])
-        log(f"load: {totals}")
-        assert totals["all_confirmed"], totals
-        assert totals["results_dropped"] == 0 and totals["results_expired"] == 0, totals
-        m = metrics(mport)
+        totals = load_totals(s)
+        m = scrape_metrics(mport)
         dup_batches = int(m.get('mutuo_receiver_batches_total{outcome="duplicate"}', 0))
         rejected = {k: v for k, v in m.items() if k.startswith("mutuo_receiver_rejected")}
         assert not rejected, f"the receiver rejected something: {rejected}"
@@ -117,15 +94,7 @@ def main():
         s.kill("receiver", 15)
         assert s.procs["receiver"].returncode == 0, "the receiver did not exit cleanly"
 
-        check = subprocess.run([s.program("bench/mutuo-receiver-store-check"), "--store", store],
-                               capture_output=True, text=True, timeout=60)
-        assert check.returncode == 0, check.stderr
-        found = json.loads(check.stdout)
-        log(f"store: {found}")
-        assert found["raw_results"] == RESULTS, found
-        assert found["raw_extra_seq"] == 0, found  # no result stored under a second key
-        assert found["minute_count"] == RESULTS and found["hour_count"] == RESULTS, found
-        assert found["series_rollup_mismatch"] == 0 and found["undecodable"] == 0, found
+        found = check_store_exact(s, store, RESULTS)
 
         print(f"DRILL broker_restart: results sent={RESULTS} stored={found['raw_results']} "
               f"duplicated_in_store={found['raw_extra_seq']} lost={RESULTS - found['raw_results']}; "

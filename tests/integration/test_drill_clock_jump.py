@@ -34,9 +34,8 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
-from harness import System, free_port, log, wait_until
+from harness import System, free_port, log, scrape_metrics, wait_until
 
 SKIP = 77
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
@@ -47,17 +46,6 @@ MAX_FUTURE_S = 600  # the receiver's default --max-future-s
 # A new offset applies within FAKETIME_CACHE_DURATION (1 s), and a round stamped
 # just before it is published up to a round later: each phase is judged after this.
 SETTLE_S = 2.5
-
-
-def metrics(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r'^(mutuo_\w+)(\{[^}]*\})?\s+([0-9.e+-]+)$', line)
-        if m:
-            out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
-    return out
 
 
 def read_watch(path):
@@ -129,13 +117,13 @@ def main():
             log(f"clocky's clock: {name} ({offset} s)")
             time.sleep(PHASE_S)
             bounds.append((name, int(offset), start, time.time()))
-        m_before_stop = metrics(mport)
+        m_before_stop = scrape_metrics(mport)
         for a in ("clocky", "steady"):
             assert s.procs[a].poll() is None, f"{a} died"
         for p in ("mosquitto", "receiver", "tracker"):
             assert s.procs[p].poll() is None, f"{p} died"
         time.sleep(3.5)  # the last batches get confirmed
-        m = metrics(mport)
+        m = scrape_metrics(mport)
         events = read_watch(watch_path)
 
         report = []

@@ -23,37 +23,19 @@ Prints one "DRILL receiver_disk_full:" line with the measured outcome.
 """
 
 import argparse
-import json
 import os
-import re
 import subprocess
 import sys
 import time
-import urllib.request
 
-from harness import System, free_port, log, wait_until
+from harness import (System, check_store_exact, free_port, load_totals, log, read_log,
+                     scrape_metrics, wait_until)
 
 SKIP = 77  # SKIP_RETURN_CODE in tests/integration/hardening.cmake
 RESULTS = 20_000
 AGENTS = 4
 FS_MB = 160        # the write-ahead log preallocates ~70 MiB; the receiver keeps 64 MiB free
 FULL_S = 6         # how long the disk stays full once the receiver has hit it
-
-
-def metrics(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r'^(mutuo_\w+)(\{[^}]*\})?\s+([0-9.e+-]+)$', line)
-        if m:
-            out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
-    return out
-
-
-def read_log(s, name):
-    with open(s.log_path(name), errors="replace") as f:
-        return f.read()
 
 
 def fill(path):
@@ -148,15 +130,15 @@ def drill(s, mnt):
                             "--resend-after-ms", "1000", "--max-resend-after-ms", "2000",
                             "--rate", str(RESULTS // 8), "--timeout-s", "90"])
     wait_until("the receiver hits the full disk",
-               lambda: metrics(mport).get('mutuo_receiver_rejected_batches_total{reason="store_error"}', 0) > 0,
+               lambda: scrape_metrics(mport).get('mutuo_receiver_rejected_batches_total{reason="store_error"}', 0) > 0,
                30, 0.1)
     hit = time.monotonic()
-    stored_at_hit = metrics(mport).get("mutuo_receiver_results_stored_total", 0)
+    stored_at_hit = scrape_metrics(mport).get("mutuo_receiver_results_stored_total", 0)
     log(f"the receiver hit the full disk after storing {int(stored_at_hit)} results")
     time.sleep(1.0)  # confirmations of writes finished before the disk filled are on their way
     acks_mark = os.path.getsize(acks_log.name)
     time.sleep(FULL_S)
-    m = metrics(mport)
+    m = scrape_metrics(mport)
     assert s.procs["receiver"].poll() is None, "the receiver died on a full disk"
     failed = int(m.get('mutuo_receiver_rejected_batches_total{reason="store_error"}', 0))
     stored_full = m.get("mutuo_receiver_results_stored_total", 0)
@@ -177,31 +159,18 @@ def drill(s, mnt):
     full_s = freed - hit
     log(f"filler deleted: {free_bytes(mnt) >> 20} MiB free")
     wait_until("the receiver stores again by itself",
-               lambda: metrics(mport).get("mutuo_receiver_results_stored_total", 0) > stored_full, 40, 0.1)
+               lambda: scrape_metrics(mport).get("mutuo_receiver_results_stored_total", 0) > stored_full, 40, 0.1)
     resumed = time.monotonic() - freed
     log(f"the receiver stores again {resumed:.1f}s after space returned")
 
     load.wait(timeout=120)
-    out = [line for line in read_log(s, "load").splitlines() if line.startswith("{")]
-    assert out, "the load tool printed no totals"
-    totals = json.loads(out[-1])
-    log(f"load: {totals}")
-    assert totals["all_confirmed"], totals
-    assert totals["results_dropped"] == 0 and totals["results_expired"] == 0, totals
-    m = metrics(mport)
+    totals = load_totals(s)
+    m = scrape_metrics(mport)
     assert s.procs["receiver"].poll() is None, "the receiver exited"
     s.kill("receiver", 15)
     assert s.procs["receiver"].returncode == 0, "the receiver did not exit cleanly"
 
-    check = subprocess.run([s.program("bench/mutuo-receiver-store-check"), "--store", store],
-                           capture_output=True, text=True, timeout=60)
-    assert check.returncode == 0, check.stderr
-    found = json.loads(check.stdout)
-    log(f"store: {found}")
-    assert found["raw_results"] == RESULTS, found
-    assert found["raw_extra_seq"] == 0, found
-    assert found["minute_count"] == RESULTS and found["hour_count"] == RESULTS, found
-    assert found["series_rollup_mismatch"] == 0 and found["undecodable"] == 0, found
+    found = check_store_exact(s, store, RESULTS)
 
     print(f"DRILL receiver_disk_full: results sent={RESULTS} stored={found['raw_results']} "
           f"duplicated_in_store={found['raw_extra_seq']} lost={RESULTS - found['raw_results']}; "

@@ -21,7 +21,8 @@ import subprocess
 import time
 import urllib.request
 
-from harness import BROKER_TOOL, System, free_port, log, wait_port, wait_until
+from harness import (BROKER_TOOL, System, check_store_exact, free_port, log, read_log, wait_port,
+                     wait_until)
 
 RESULTS = 100_000
 AGENTS = 4
@@ -42,11 +43,6 @@ def start_broker(sys_, max_queued=None):
             f.write(text)
     sys_.spawn("mosquitto", ["mosquitto", "-c", conf])
     wait_port(sys_.mqtt_port)
-
-
-def read_log(sys_, name):
-    with open(sys_.log_path(name), errors="replace") as f:
-        return f.read()
 
 
 def run(bin_dir, label, max_queued, rng):
@@ -95,15 +91,7 @@ def run(bin_dir, label, max_queued, rng):
         sys_.kill("receiver", 15)
         assert receiver.returncode == 0, f"receiver exited with {receiver.returncode}"
 
-        check = subprocess.run([sys_.program("bench/mutuo-receiver-store-check"), "--store", store],
-                               capture_output=True, text=True, timeout=60)
-        assert check.returncode == 0, check.stderr
-        found = json.loads(check.stdout)
-        log(f"store: {found}")
-        assert found["raw_results"] == RESULTS, found
-        assert found["raw_extra_seq"] == 0, found  # no result stored under a second key
-        assert found["minute_count"] == RESULTS and found["hour_count"] == RESULTS, found
-        assert found["series_rollup_mismatch"] == 0 and found["undecodable"] == 0, found
+        found = check_store_exact(sys_, store, RESULTS)
         assert found["raw_series"] == AGENTS * 50, found
         if max_queued is not None:
             assert "Outgoing messages are being dropped" in read_log(sys_, "mosquitto"), \

@@ -11,3 +11,5 @@ mutuo_unit_test(health_service_test LABELS "alerts;receiver" LIBS mutuo_health c
 mutuo_unit_test(health_options_test LABELS "alerts;receiver" LIBS mutuo_health)
 mutuo_unit_test(health_silence_test LABELS "alerts;receiver" LIBS mutuo_health valijson)
 mutuo_unit_test(health_history_test LABELS "alerts;receiver" LIBS mutuo_health)
+# Second opinions (docs/health.md): the probe-request and probe-now codecs and schemas.
+mutuo_unit_test(second_opinion_messages_test LABELS "alerts;tracker;agent" LIBS valijson)

@@ -3,6 +3,9 @@
 #include <civetweb.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+#include <ctime>
 #include <optional>
 #include <string_view>
 
@@ -10,8 +13,13 @@ namespace mutuo::dashboard {
 
 namespace {
 
-// Each open WebSocket holds a worker: room for LiveFeed's 16 plus the requests.
-constexpr const char* kWorkerThreads = "32";
+// Each open WebSocket holds a worker, and so does a kept-alive connection
+// between its requests (at most kKeepAliveMs): room for LiveFeed's 16 plus a
+// few browsers' six connections each.
+constexpr const char* kWorkerThreads = "48";
+// Keep-alive halves the cost of a small answer (no connect and close per
+// request); an idle connection gives its worker back after this.
+constexpr const char* kKeepAliveMs = "500";
 // A live socket whose browser stops answering pings is closed after a few.
 constexpr const char* kWebSocketTimeoutMs = "10000";
 constexpr const char* kRequestTimeoutMs = "10000";
@@ -37,6 +45,101 @@ std::string browser_host(std::string_view listen) {
   return std::string(host);
 }
 
+// Bodies up to this size are copied behind the head and sent with it.
+constexpr std::size_t kCoalesceMax = 256 * 1024;
+
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return status < 400 ? "OK" : "Error";
+  }
+}
+
+// The Date header's value for this second, formatted once per second per thread.
+const std::string& http_date() {
+  thread_local std::time_t formatted_for = -1;
+  thread_local std::string text;
+  std::time_t now = std::time(nullptr);
+  if (now != formatted_for) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[64];
+    std::size_t n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    text.assign(buf, n);
+    formatted_for = now;
+  }
+  return text;
+}
+
+bool has_token(std::string_view header, std::string_view token) {
+  while (!header.empty()) {
+    auto end = header.find(',');
+    std::string_view item = header.substr(0, end);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.size() == token.size() &&
+        std::equal(item.begin(), item.end(), token.begin(),
+                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+      return true;
+    }
+    if (end == std::string_view::npos) break;
+    header.remove_prefix(end + 1);
+  }
+  return false;
+}
+
+// CivetWeb's own rule (keep-alive is on): HTTP/1.1 keeps the connection unless
+// the client says close; HTTP/1.0 only when it asks for keep-alive.
+bool wants_keep_alive(const mg_request_info* info, std::string_view connection) {
+  if (has_token(connection, "close")) return false;
+  if (has_token(connection, "keep-alive")) return true;
+  return info->http_version != nullptr && std::string_view(info->http_version) == "1.1";
+}
+
+// The status line and headers of `r`, whose body is `length` bytes, to `out`.
+void append_head(std::string& out, const HttpResponse& r, std::size_t length, bool keep_alive) {
+  out.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ");
+  out.append(reason_phrase(r.status)).append("\r\nContent-Type: ").append(r.content_type);
+  out.append("\r\nContent-Length: ").append(std::to_string(length));
+  for (const auto& [name, value] : r.headers) {
+    out.append("\r\n").append(name).append(": ").append(value);
+  }
+  out.append("\r\nDate: ").append(http_date());
+  out.append(keep_alive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+}
+
 }  // namespace
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& listen,
@@ -52,6 +155,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& listen,
                            kWebSocketTimeoutMs,
                            "enable_websocket_ping_pong",
                            "yes",
+                           "enable_keep_alive",
+                           "yes",
+                           "keep_alive_timeout_ms",
+                           kKeepAliveMs,
+                           "tcp_nodelay",  // the answer leaves at once, not after an ACK
+                           "1",
                            nullptr};
   mg_callbacks callbacks{};
   callbacks.log_message = log_civetweb;
@@ -181,15 +290,26 @@ int HttpServer::handle(mg_connection* conn, void* self) {
     spdlog::error("http: {} {} failed: {}", req.method, req.path, e.what());
     r = {500, "application/json", R"({"error":"internal error"})", {}};
   }
-  mg_response_header_start(conn, r.status);
-  mg_response_header_add(conn, "Content-Type", r.content_type.c_str(), -1);
   const std::string& body = r.payload();
-  mg_response_header_add(conn, "Content-Length", std::to_string(body.size()).c_str(), -1);
-  for (const auto& [name, value] : r.headers) {
-    mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
+  // A body cut short above leaves unread bytes: that connection cannot be reused.
+  bool keep_alive =
+      req.body.size() <= kMaxRequestBody && wants_keep_alive(info, header("Connection"));
+  if (!keep_alive) mg_disable_connection_keep_alive(conn);
+  // Head and body in one send when the body is small (most API answers): one
+  // segment, one wakeup of the client, instead of two.
+  thread_local std::string out;
+  out.clear();
+  append_head(out, r, body.size(), keep_alive);
+  if (method == "HEAD") {
+    mg_write(conn, out.data(), out.size());
+  } else if (body.size() <= kCoalesceMax) {
+    out.append(body);
+    mg_write(conn, out.data(), out.size());
+  } else {
+    mg_write(conn, out.data(), out.size());
+    mg_write(conn, body.data(), body.size());
   }
-  mg_response_header_send(conn);
-  if (method != "HEAD") mg_write(conn, body.data(), body.size());
+  if (out.capacity() > 4 * kCoalesceMax) std::string().swap(out);  // keep no big buffer
   return r.status;
 }
 

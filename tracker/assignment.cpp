@@ -54,6 +54,13 @@ bool selector_matches(const codec::Labels& selector, const codec::Labels& labels
 
 }  // namespace
 
+bool check_eligible(const Check& c, const std::string& agent, const codec::Labels& labels) {
+  if (!c.agents.empty() && std::find(c.agents.begin(), c.agents.end(), agent) == c.agents.end()) {
+    return false;
+  }
+  return selector_matches(c.selector, labels);
+}
+
 uint64_t rendezvous_score(const std::string& target, const std::string& observer) {
   return score_of(id_hash(target), id_hash(observer));
 }

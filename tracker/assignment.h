@@ -102,6 +102,10 @@ class Assignment {
 // the same on every platform and across restarts.
 uint64_t rendezvous_score(const std::string& target, const std::string& observer);
 
+// True when `agent`, carrying `labels`, may run check `c`: listed in c.agents
+// (when that is not empty) and carrying every label of c.selector.
+bool check_eligible(const Check& c, const std::string& agent, const codec::Labels& labels);
+
 // A fresh assignment of `live` (what a restarted tracker computes).
 std::map<std::string, Assign> assign_all(const std::map<std::string, Peer>& live,
                                          const std::map<std::string, Check>& checks,

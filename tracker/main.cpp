@@ -60,6 +60,23 @@ int main(int argc, char** argv) {
                  "gather changes arriving within this long into one round of publishes")
       ->capture_default_str()
       ->check(CLI::Range(0, 10000));
+  auto& so = config.second_opinions;
+  app.add_option("--probe-now-rounds", so.rounds,
+                 "second opinions: extra rounds each picked agent runs at once ...")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, mutuo::kMaxProbeNowRounds));
+  app.add_option("--probe-now-every-ms", so.every_ms, "... this many milliseconds apart")
+      ->capture_default_str()
+      ->check(CLI::Range(100u, 60000u));
+  int64_t per_subject_s = so.per_subject_ms / 1000;
+  app.add_option("--second-opinion-every-s", per_subject_s,
+                 "answer at most one probe request per subject this often")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{3600}));
+  app.add_option("--probe-now-per-agent", so.per_agent_per_minute,
+                 "ask one agent for second opinions at most this many times a minute")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{600}));
   std::string metrics_listen = "127.0.0.1:9472";
   app.add_option("--metrics-listen", metrics_listen,
                  "serve Prometheus metrics on http://ADDR:PORT/metrics (loopback only; empty: off)")
@@ -86,6 +103,7 @@ int main(int argc, char** argv) {
   config.settle = std::chrono::milliseconds(settle_ms);
   config.debounce = std::chrono::milliseconds(debounce_ms);
   config.id = mqtt.client_id;
+  so.per_subject_ms = per_subject_s * 1000;
 
   mqtt.password = *token;
   mqtt.keepalive_s = 5;
@@ -109,8 +127,19 @@ int main(int argc, char** argv) {
     one("mutuo_tracker_published_messages_total", "counter",
         "Assignment revisions and peer entries published", s.published);
     one("mutuo_tracker_published_bytes_total", "counter", "Bytes published", s.published_bytes);
-    out += "# HELP mutuo_tracker_rejected_total Input refused, by reason\n"
-           "# TYPE mutuo_tracker_rejected_total counter\n";
+    one("mutuo_tracker_probe_requests_total", "counter",
+        "Second-opinion requests received from the receiver", s.probe_requests);
+    one("mutuo_tracker_probe_now_sent_total", "counter",
+        "probe-now messages published (one per agent asked)", s.probe_now_sent);
+    out +=
+        "# HELP mutuo_tracker_probe_requests_unanswered_total Probe requests not answered, "
+        "by reason\n# TYPE mutuo_tracker_probe_requests_unanswered_total counter\n";
+    for (const auto& [reason, n] : s.probe_requests_unanswered)
+      out += mutuo::metrics::sample("mutuo_tracker_probe_requests_unanswered_total",
+                                    {{"reason", reason}}, n);
+    out +=
+        "# HELP mutuo_tracker_rejected_total Input refused, by reason\n"
+        "# TYPE mutuo_tracker_rejected_total counter\n";
     for (const auto& [reason, n] : s.rejected)
       out += mutuo::metrics::sample("mutuo_tracker_rejected_total", {{"reason", reason}}, n);
   });

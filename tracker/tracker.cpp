@@ -15,11 +15,17 @@ Tracker::Tracker(TrackerConfig config, MqttSession& session)
       live_(config_.flap),
       assignment_(config_.assignment),
       leadership_(config_.id),
+      second_opinions_([this] {
+        SecondOpinionConfig c = config_.second_opinions;  // targets as the assignment writes them
+        c.interval_s = config_.assignment.interval_s;
+        c.spread_labels = config_.assignment.spread_labels;
+        return c;
+      }()),
       settle_until_(std::chrono::steady_clock::now() + config_.settle) {}
 
 std::vector<std::string> Tracker::topics() {
-  return {topics::kAllStatus, topics::kAllPeers, topics::kAllAssign, topics::kAllChecks,
-          kLeaderTopic};
+  return {topics::kAllStatus, topics::kAllPeers, topics::kAllAssign,
+          topics::kAllChecks, kAllProbeRequests, kLeaderTopic};
 }
 
 void Tracker::reject(const std::string& topic, const std::string& reason) {
@@ -48,6 +54,7 @@ void Tracker::handle(const MqttMessage& m) {
     cv_.notify_all();
     return;
   }
+  if (auto subject = probe_request_subject_of(m.topic)) return on_probe_request(*subject, m);
   auto parsed = topics::parse(m.topic);
   if (!parsed) return reject(m.topic, "unexpected topic");
   switch (parsed->kind) {
@@ -119,6 +126,50 @@ void Tracker::handle(const MqttMessage& m) {
   cv_.notify_all();
 }
 
+// Called from handle(), under mu_.
+void Tracker::on_probe_request(const std::string& subject, const MqttMessage& m) {
+  auto r = decode_probe_request(m.payload);
+  if (!r) return reject(m.topic, r.error());
+  if (r->subject != subject) return reject(m.topic, "subject differs from topic");
+  if (requests_.size() >= kMaxQueuedRequests) return reject(m.topic, "probe request queue full");
+  ++stats_.probe_requests;
+  requests_.push_back(std::move(r).value());
+  cv_.notify_all();
+}
+
+void Tracker::answer_probe_requests(std::unique_lock<std::mutex>& lock) {
+  std::deque<ProbeRequest> requests;
+  requests.swap(requests_);
+  if (!leadership_.leader()) return;  // a standby leaves them to the leader
+  std::vector<MqttMessage> messages;
+  for (const ProbeRequest& r : requests) {
+    auto answer = second_opinions_.answer(r, live_.peers(), assignment_, checks_, now_ms());
+    if (!answer) {
+      ++stats_.probe_requests_unanswered[answer.error()];
+      spdlog::debug("probe request for {} not answered: {}", r.subject, answer.error());
+      continue;
+    }
+    std::string who;
+    for (const ProbeNow& p : *answer) {
+      messages.push_back({probe_now_topic(p.agent), encode(p), 1, false});
+      who += (who.empty() ? "" : ", ") + p.agent;
+    }
+    spdlog::info(
+        "second opinions on {} (failing for {}): asking {}", r.subject,
+        r.failing.empty()
+            ? "?"
+            : r.failing.front() +
+                  (r.failing.size() > 1 ? fmt::format(" and {} more", r.failing.size() - 1) : ""),
+        who);
+  }
+  if (messages.empty()) return;
+  lock.unlock();  // never call into the MQTT client holding mu_ (see run())
+  std::size_t sent = 0;
+  for (const auto& m : messages) sent += session_.publish(m) ? 1 : 0;
+  lock.lock();
+  stats_.probe_now_sent += sent;
+}
+
 void Tracker::on_connected() {
   std::lock_guard lock(mu_);
   settle_until_ = std::chrono::steady_clock::now() + config_.settle;
@@ -141,7 +192,7 @@ void Tracker::run() {
       wake =
           std::min(wake, steady_clock::now() + milliseconds(std::max<int64_t>(0, *due - now_ms())));
     }
-    cv_.wait_until(lock, wake, [this] { return stopping_ || dirty_; });
+    cv_.wait_until(lock, wake, [this] { return stopping_ || dirty_ || !requests_.empty(); });
     if (stopping_) break;
     if (steady_clock::now() < settle_until_) {
       cv_.wait_until(lock, settle_until_, [this] { return stopping_; });
@@ -163,6 +214,7 @@ void Tracker::run() {
       session_.publish(*claim);
       lock.lock();
     }
+    if (!requests_.empty()) answer_probe_requests(lock);
     if (!dirty_) continue;
     if (!leadership_.leader()) {  // standby: follow the retained topics, publish nothing
       dirty_ = false;

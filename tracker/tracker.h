@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "tracker/leader.h"
 #include "tracker/live_set.h"
 #include "tracker/publisher.h"
+#include "tracker/second_opinions.h"
 
 namespace mutuo::tracker {
 
@@ -33,16 +35,20 @@ struct TrackerConfig {
   FlapConfig flap;
   std::chrono::milliseconds settle{1500};   // wait for retained state after (re)connect
   std::chrono::milliseconds debounce{200};  // gather bursts of changes into one plan
+  SecondOpinionConfig second_opinions;      // answering the receiver's probe requests
 };
 
 struct TrackerStats {
   bool leader = false;
   std::size_t live = 0;
-  std::size_t held = 0;                      // rejoins held back by flap damping
-  uint64_t plans = 0;                        // plans that published something
-  uint64_t published = 0;                    // messages published
-  uint64_t published_bytes = 0;              // their topic + payload bytes
-  std::map<std::string, uint64_t> rejected;  // by reason
+  std::size_t held = 0;                                       // rejoins held back by flap damping
+  uint64_t plans = 0;                                         // plans that published something
+  uint64_t published = 0;                                     // messages published
+  uint64_t published_bytes = 0;                               // their topic + payload bytes
+  std::map<std::string, uint64_t> rejected;                   // by reason
+  uint64_t probe_requests = 0;                                // valid probe requests received
+  uint64_t probe_now_sent = 0;                                // probe-now messages published
+  std::map<std::string, uint64_t> probe_requests_unanswered;  // by reason
 };
 
 class Tracker {
@@ -65,6 +71,10 @@ class Tracker {
 
  private:
   void reject(const std::string& topic, const std::string& reason);
+  void on_probe_request(const std::string& subject, const MqttMessage& m);
+  // Answers the queued probe requests (the leader only). REQUIRES: `lock` holds
+  // mu_; releases it while publishing.
+  void answer_probe_requests(std::unique_lock<std::mutex>& lock);
 
   const TrackerConfig config_;
   MqttSession& session_;
@@ -75,6 +85,9 @@ class Tracker {
   Publisher publisher_;
   Leadership leadership_;
   std::map<std::string, Check> checks_;
+  SecondOpinions second_opinions_;
+  static constexpr std::size_t kMaxQueuedRequests = 256;
+  std::deque<ProbeRequest> requests_;                // probe requests not yet answered
   static constexpr std::size_t kPublishWindow = 64;  // publishes not yet echoed back
   std::size_t in_flight_ = 0;
   bool dirty_ = true;

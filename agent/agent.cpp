@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/messages/ack.h"
+#include "common/messages/probe_now.h"
 #include "common/messages/results.h"
 #include "common/topics.h"
 
@@ -125,7 +126,38 @@ void Agent::apply_assignment(const std::string& payload, bool from_broker) {
   cv_.notify_all();
 }
 
+// A second opinion (docs/agent.md, "Second opinions"): extra one-shot rounds
+// toward the targets named, at once, beside the assignment.
+void Agent::apply_probe_now(const std::string& payload) {
+  auto p = decode_probe_now(payload);
+  std::lock_guard lock(mu_);
+  std::string why = !p                         ? p.error()
+                    : p->agent != config_.id   ? "addressed to " + p->agent
+                    : now_ms() > p->expires_ms ? "expired"
+                                               : "";
+  if (!why.empty()) {
+    ++stats_.probe_now_rejected;
+    uint64_t suppressed = 0;
+    if (log_limiter_.allow(&suppressed)) spdlog::warn("ignoring probe-now: {}", why);
+    return;
+  }
+  std::set<std::string> known;
+  for (const auto& [name, probe] : probes_) known.insert(name);
+  uint64_t unknown = 0;
+  auto rounds = rounds_of(Assign{config_.id, 0, p->peers, p->checks}, known,
+                          config_.probes.udp.timeout, &unknown);
+  stats_.unknown_probes += unknown;
+  ++stats_.probe_now;
+  auto added =
+      scheduler_.add_once(rounds, p->rounds, std::chrono::milliseconds(p->every_ms), Clock::now());
+  stats_.once_dropped = scheduler_.once_dropped();
+  spdlog::info("second opinion on {}: {} extra round(s) toward {} target(s), {} ms apart",
+               p->subject, added, p->peers.size() + p->checks.size(), p->every_ms);
+  cv_.notify_all();
+}
+
 void Agent::handle(const MqttMessage& m) {
+  if (probe_now_agent_of(m.topic) == config_.id) return apply_probe_now(m.payload);
   auto parsed = topics::parse(m.topic);
   if (!parsed || parsed->id != config_.id) return;
   if (parsed->kind == topics::Kind::kAssign) {
@@ -302,6 +334,9 @@ std::string Agent::metrics_text() const {
       {"mutuo_agent_targets", s.targets},
       {"mutuo_agent_assignments_rejected_total", s.assign_rejected},
       {"mutuo_agent_acks_rejected_total", s.acks_rejected},
+      {"mutuo_agent_probe_now_total", s.probe_now},
+      {"mutuo_agent_probe_now_rejected_total", s.probe_now_rejected},
+      {"mutuo_agent_once_rounds_dropped_total", s.once_dropped},
       {"mutuo_agent_connected", s.connected ? 1u : 0u},
       {"mutuo_agent_buffer_batches", d.pending},
       {"mutuo_agent_buffer_bytes", d.pending_bytes},

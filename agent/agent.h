@@ -60,7 +60,10 @@ struct AgentStats {
   uint64_t assign_rev = 0;
   uint64_t assign_rejected = 0;
   uint64_t acks_rejected = 0;
-  uint64_t unknown_probes = 0;  // targets of probe types this agent does not run
+  uint64_t unknown_probes = 0;      // targets of probe types this agent does not run
+  uint64_t probe_now = 0;           // second-opinion requests taken (probe-now/{id})
+  uint64_t probe_now_rejected = 0;  // ... refused: invalid, addressed elsewhere, expired
+  uint64_t once_dropped = 0;        // one-shot rounds dropped: too many waiting
   bool connected = false;
   delivery::OutboxStats delivery;
 };
@@ -86,6 +89,7 @@ class Agent {
 
  private:
   void apply_assignment(const std::string& payload, bool from_broker);
+  void apply_probe_now(const std::string& payload);
   void work();
   void execute(const Round& round);
   void write_metrics_file() const;

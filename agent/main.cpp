@@ -18,6 +18,7 @@
 #include "common/delivery/outbox.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/messages/probe_now.h"
 #include "common/metrics_endpoint.h"
 #include "common/process.h"
 #include "common/sd_notify.h"
@@ -264,6 +265,10 @@ int main(int argc, char** argv) {
   agent.load_saved_assignment();
   session.subscribe(mutuo::topics::assign(id), 1);
   session.subscribe(mutuo::topics::acks(id), 1);
+  // Second opinions (docs/agent.md): agents registered before this topic existed
+  // lack the right to read it; the broker refuses the subscription and the agent
+  // probes its assignment as before.
+  session.subscribe(mutuo::probe_now_topic(id), 1);
   session.on_message([&](const mutuo::MqttMessage& m) { agent.handle(m); });
   session.on_connected([&] { agent.on_connected(); });
   spdlog::info(

@@ -70,8 +70,31 @@ void Scheduler::set_rounds(std::vector<Round> rounds, Clock::time_point now) {
   groups_ = std::move(next);
 }
 
+std::size_t Scheduler::add_once(const std::vector<Round>& rounds, uint32_t count,
+                                std::chrono::milliseconds every, Clock::time_point now) {
+  std::size_t added = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    for (const Round& r : rounds) {
+      if (once_.size() >= kMaxOnce) {
+        ++once_dropped_;
+        continue;
+      }
+      Round one = r;
+      one.once = true;
+      once_.emplace(now + i * every, std::move(one));
+      ++added;
+    }
+  }
+  return added;
+}
+
 std::vector<Round> Scheduler::take_due(Clock::time_point now) {
   std::vector<Round> due;
+  while (!once_.empty() && once_.begin()->first <= now) {
+    due.push_back(std::move(once_.begin()->second));
+    due.back().due = once_.begin()->first;
+    once_.erase(once_.begin());
+  }
   for (auto& [key, g] : groups_) {
     if (g.next > now) continue;
     if (g.running) {
@@ -97,7 +120,7 @@ void Scheduler::finished(const std::string& key) {
 }
 
 Scheduler::Clock::time_point Scheduler::next_due() const {
-  auto t = Clock::time_point::max();
+  auto t = once_.empty() ? Clock::time_point::max() : once_.begin()->first;
   for (const auto& [key, g] : groups_) t = std::min(t, g.next);
   return t;
 }

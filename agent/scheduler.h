@@ -12,6 +12,9 @@
 //   so a tracker republishing does not reset phases.
 // - Bounded: groups and targets come from an assignment whose size the decoder
 //   bounds; nothing grows with time.
+// - One-shot rounds (second opinions, mutuo/v1/probe-now/{agent}): run once at a
+//   given time, beside the groups and without touching their schedule; at most
+//   kMaxOnce wait at a time, more are dropped and counted.
 //
 // Threading: not thread-safe; the agent calls it under its own mutex.
 #pragma once
@@ -37,7 +40,10 @@ struct Round {
   // it, not with when the round happened to start, so a series' timestamps sit
   // exactly one interval apart and a missing round shows as a hole.
   std::chrono::steady_clock::time_point due{};
-  std::string key() const { return probe + "/" + std::to_string(interval.count()); }
+  bool once = false;  // a one-shot round (add_once), in no group
+  std::string key() const {
+    return (once ? "once/" : "") + probe + "/" + std::to_string(interval.count());
+  }
 };
 
 // The rounds an assignment asks for, one per (probe type, interval), only for
@@ -63,6 +69,16 @@ class Scheduler {
   std::vector<Round> take_due(Clock::time_point now);
   void finished(const std::string& key);
 
+  // Adds `count` one-shot runs of each of `rounds`, the first at `now`, then
+  // every `every`. Returns how many were added; beyond kMaxOnce waiting, the
+  // rest are dropped and counted in once_dropped(). One-shot rounds run even
+  // while their probe's regular group runs, and never move its schedule.
+  static constexpr std::size_t kMaxOnce = 64;
+  std::size_t add_once(const std::vector<Round>& rounds, uint32_t count,
+                       std::chrono::milliseconds every, Clock::time_point now);
+  std::size_t once_waiting() const { return once_.size(); }
+  uint64_t once_dropped() const { return once_dropped_; }
+
   // When the next round is due (time_point::max() when there is none).
   Clock::time_point next_due() const;
 
@@ -77,6 +93,8 @@ class Scheduler {
     bool running = false;
   };
   std::map<std::string, Group> groups_;
+  std::multimap<Clock::time_point, Round> once_;  // one-shot rounds by due time
+  uint64_t once_dropped_ = 0;
   std::mt19937_64 rng_;
   uint64_t skipped_ = 0;
 };

@@ -154,3 +154,52 @@ TEST_CASE("a new assignment keeps the phase of rounds that remain") {
   CHECK(s.groups() == 0);
   CHECK(s.next_due() == Clock::time_point::max());
 }
+
+TEST_CASE("one-shot rounds (second opinions) run at once and on time, beside the groups") {
+  Scheduler s(7);
+  auto t0 = Clock::time_point{} + 1000h;
+  s.set_rounds(rounds(), t0);
+  // Start every group's first round and keep it running: a one-shot of the same
+  // probe must not wait for it, nor be skipped because of it.
+  auto first = s.take_due(t0 + 30s);
+  CHECK(first.size() == 5);
+
+  Assign second;
+  second.agent = "fra-1";
+  second.peers = {{"ams-9", "198.51.100.70", 7777, {"udp"}, 10}};
+  uint64_t unknown = 0;
+  auto extra = rounds_of(second, {"udp"}, 1000ms, &unknown);
+  REQUIRE(extra.size() == 1);
+  auto now = t0 + 31s;
+  CHECK(s.add_once(extra, 3, 1000ms, now) == 3);
+  CHECK(s.once_waiting() == 3);
+  CHECK(s.next_due() == now);
+
+  std::vector<Clock::time_point> ran;
+  for (auto t = now; t <= now + 3s; t += 100ms) {
+    for (const Round& r : s.take_due(t)) {
+      REQUIRE(r.once);  // the groups' first rounds still run: their slots are skipped
+      CHECK(r.key() == "once/udp/10");
+      REQUIRE(r.targets.size() == 1);
+      CHECK(r.targets[0].id == "ams-9");
+      ran.push_back(r.due);
+      s.finished(r.key());  // touches no group
+    }
+  }
+  CHECK(ran == std::vector<Clock::time_point>{now, now + 1s, now + 2s});
+  CHECK(s.once_waiting() == 0);
+  CHECK(s.groups() == 5);
+}
+
+TEST_CASE("one-shot rounds are bounded: beyond kMaxOnce waiting they are dropped and counted") {
+  Scheduler s(7);
+  auto now = Clock::time_point{} + 1000h;
+  auto rs = rounds();  // five rounds
+  std::size_t added = 0;
+  for (int i = 0; i < 20; ++i) added += s.add_once(rs, 1, 1000ms, now);
+  CHECK(added == Scheduler::kMaxOnce);
+  CHECK(s.once_waiting() == Scheduler::kMaxOnce);
+  CHECK(s.once_dropped() == 100 - Scheduler::kMaxOnce);
+  CHECK(s.take_due(now).size() == Scheduler::kMaxOnce);
+  CHECK(s.once_waiting() == 0);
+}

@@ -48,12 +48,42 @@ StoreView::Snapshot StoreView::latest() {
   return {true, reader->latest()};
 }
 
-std::optional<store::SeriesData> StoreView::series(const store::SeriesId& series,
-                                                   int64_t from_ms, int64_t to_ms,
-                                                   std::size_t max_points) {
+std::optional<store::SeriesData> StoreView::series(const store::SeriesId& series, int64_t from_ms,
+                                                   int64_t to_ms, std::size_t max_points) {
   auto reader = fresh_reader();
   if (!reader) return std::nullopt;
   return reader->series(series, from_ms, to_ms, max_points);
+}
+
+std::vector<std::optional<double>> StoreView::minute_medians(
+    const std::vector<store::StoredResult>& results, int64_t now_ms,
+    std::chrono::milliseconds reread) {
+  // A minute's rollup may still grow until its last results arrived: rounds
+  // are stored when they end, a batch may wait a few seconds.
+  constexpr int64_t kSettleMs = 15'000;
+  std::vector<std::optional<double>> out(results.size());
+  auto reader = fresh_reader();
+  if (!reader) return out;
+  std::lock_guard lock(medians_mu_);
+  std::unordered_map<std::string, Median> kept;
+  kept.reserve(results.size());
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const store::StoredResult& r = results[i];
+    const int64_t bucket = store::bucket_start(store::Tier::kMinute, r.result.ts_ms);
+    std::string key = store::series_key(r.series);
+    Median m;
+    if (auto it = medians_.find(key); it != medians_.end()) m = it->second;
+    const bool settled_read = m.read_ms >= bucket + store::kMinuteMs + kSettleMs;
+    if (m.bucket_ms != bucket || (!settled_read && now_ms - m.read_ms >= reread.count())) {
+      auto points = reader->rollups(r.series, store::Tier::kMinute, bucket, bucket + 1, 1);
+      m = {bucket, now_ms,
+           points.empty() || points[0].ts_ms != bucket ? std::nullopt : points[0].p50_ms};
+    }
+    out[i] = m.p50;
+    kept.emplace(std::move(key), m);
+  }
+  medians_ = std::move(kept);  // series no longer asked for are forgotten
+  return out;
 }
 
 }  // namespace mutuo::dashboard

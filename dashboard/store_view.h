@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/store_reader.h"
@@ -40,6 +41,18 @@ class StoreView {
   std::optional<store::SeriesData> series(const store::SeriesId& series, int64_t from_ms,
                                           int64_t to_ms, std::size_t max_points);
 
+  // For each of `results` (the matrix's newest results), the median (p50) of its
+  // series' minute rollup holding its ts: the median of the round averages of
+  // that minute, which the receiver merges in as results arrive. nullopt where
+  // there is no such rollup yet (or no RTT in it), and for all while the store
+  // is unavailable. A bucket is read again at most every `reread` while it may
+  // still change (until a few seconds after its minute ended), then kept: a
+  // steady mesh costs a few reads per pair per minute, not one per rebuild.
+  // `now_ms` is wall-clock time (bucket ends are compared with it).
+  std::vector<std::optional<double>> minute_medians(
+      const std::vector<store::StoredResult>& results, int64_t now_ms,
+      std::chrono::milliseconds reread = std::chrono::seconds(10));
+
  private:
   // Opens the store if due and needed, catches up if due, and returns the reader
   // (null while the store is unavailable).
@@ -56,6 +69,15 @@ class StoreView {
   std::chrono::steady_clock::time_point last_open_attempt_{};  // guarded by mu_
   std::chrono::steady_clock::time_point last_catch_up_{};      // guarded by mu_
   bool open_failure_logged_ = false;                           // guarded by mu_
+
+  // minute_medians()'s memory, by series key: one bucket per series.
+  struct Median {
+    int64_t bucket_ms = 0;
+    int64_t read_ms = 0;  // wall clock of the read
+    std::optional<double> p50;
+  };
+  std::mutex medians_mu_;                            // one minute_medians() at a time
+  std::unordered_map<std::string, Median> medians_;  // guarded by medians_mu_
 };
 
 }  // namespace mutuo::dashboard

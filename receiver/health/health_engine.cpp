@@ -217,6 +217,7 @@ std::vector<Alert> HealthEngine::evaluate(int64_t now_ms) {
   for (const auto& [agent, p] : presence_) subjects.insert(alert_subject_peer(agent));
 
   std::vector<Alert> out;
+  suspects_.clear();
   for (const std::string& subject : subjects) {
     Alert a;
     a.subject = subject;
@@ -289,6 +290,19 @@ std::vector<Alert> HealthEngine::evaluate(int64_t now_ms) {
       a.cause = "target";
     } else {
       a.state = HealthState::kUp;
+    }
+    if (a.state != HealthState::kDown && a.state != HealthState::kOffline && !isolated) {
+      Suspect s{subject, {}, {}};
+      for (const View* v : voters) {
+        if (windows_.at({v->observer, subject}).newest_failed()) s.failing.push_back(v->observer);
+      }
+      if (!s.failing.empty()) {
+        // Observers with fresh results; stale ones (no longer assigned, say) may be asked.
+        for (const View& v : vit->second) s.observers.push_back(v.observer);
+        std::sort(s.failing.begin(), s.failing.end());
+        std::sort(s.observers.begin(), s.observers.end());
+        suspects_.push_back(std::move(s));
+      }
     }
     out.push_back(std::move(a));
   }

@@ -40,6 +40,14 @@
 
 namespace mutuo::health {
 
+// A subject some observers have started failing toward while no quorum says down
+// yet (docs/health.md, "Second opinions"): what a probe request is made of.
+struct Suspect {
+  std::string subject;                 // peer/{agent} or check/{check}
+  std::vector<std::string> failing;    // voters whose newest result failed, sorted
+  std::vector<std::string> observers;  // every observer with fresh results (not stale), sorted
+};
+
 struct HealthConfig {
   WindowLimits window;
   int64_t stale_ms = 90'000;         // an observer with no result this recent does not vote
@@ -70,6 +78,10 @@ class HealthEngine {
   // up), each as an Alert with ts = now and since = 0 (AlertTracker sets it).
   std::vector<Alert> evaluate(int64_t now_ms);
 
+  // The peers and checks that the last evaluate() found neither down nor offline
+  // (nor explained by an isolation) while at least one voter's newest result
+  // failed: where more observers would bring the verdict sooner.
+  const std::vector<Suspect>& suspects() const { return suspects_; }
   // Observers found isolated by the last evaluate().
   const std::set<std::string>& isolated() const { return isolated_; }
   // Labels of an agent (from its last online presence); empty when unknown.
@@ -103,6 +115,7 @@ class HealthEngine {
   std::map<Key, ObserverWindow> windows_;
   std::map<std::string, Presence> presence_;
   std::set<std::string> isolated_;
+  std::vector<Suspect> suspects_;
   std::map<std::string, PartitionSides> partitions_;  // subject -> sides, ever reported
 };
 

@@ -23,6 +23,12 @@ void add_health_metrics(metrics::Registry& registry,
             counters->rejected_silences);
     counter(out, "mutuo_health_history_errors_total", "Failed alert history writes or prunes",
             counters->history_errors);
+    counter(out, "mutuo_health_probe_requests_total",
+            "Second-opinion requests published (mutuo/v1/probe-requests/{subject})",
+            counters->probe_requests);
+    counter(out, "mutuo_health_probe_requests_limited_total",
+            "Second-opinion requests skipped by the overall rate limit",
+            counters->probe_requests_limited);
     const char* name = "mutuo_health_notices_total";
     out += std::string("# HELP ") + name +
            " Notices per channel by outcome (rate_limited: pumps that waited for a token)\n" +

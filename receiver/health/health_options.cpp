@@ -59,6 +59,18 @@ void add_options(CLI::App& app, HealthOptions& o) {
       ->check(CLI::Range(1.0, 24.0 * 3600))
       ->capture_default_str()
       ->group(g);
+  app.add_option("--second-opinions", o.second_opinions,
+                 "when a subject starts failing for some observers, ask the tracker for this "
+                 "many extra observers to probe it at once (0: off)")
+      ->check(CLI::Range(0, 16))
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--second-opinion-every-s", o.second_opinion_every_s,
+                 "at most one second-opinion request per subject this often (doubling while it "
+                 "keeps failing, up to 10 minutes)")
+      ->check(CLI::Range(1.0, 3600.0))
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--webhook-rate-per-min", o.webhook_rate_per_min,
                  "notices per minute each webhook sends at most (more wait their turn)")
       ->check(CLI::Range(0.1, 100'000.0))
@@ -96,6 +108,8 @@ HealthServiceConfig service_config(const HealthOptions& o) {
   c.alerting.hold_ms = static_cast<int64_t>(o.hold_s * 1000);
   c.alerting.recovery_hold_ms = 2 * c.alerting.hold_ms;
   c.alerting.repeat_ms = static_cast<int64_t>(o.repeat_s * 1000);
+  c.second_opinions.want = o.second_opinions;
+  c.second_opinions.every_ms = static_cast<int64_t>(o.second_opinion_every_s * 1000);
   return c;
 }
 

@@ -28,6 +28,8 @@ struct HealthOptions {
   double window_s = 60;            // observer window by age ...
   std::size_t window_samples = 6;  // ... and by count
   double stale_s = 90;
+  uint32_t second_opinions = 3;        // extra observers asked per probe request; 0: off
+  double second_opinion_every_s = 30;  // per subject, at least this long between requests
   double webhook_rate_per_min = 30;
   double webhook_burst = 10;
   int webhook_attempts = 5;

@@ -13,9 +13,14 @@ HealthService::HealthService(HealthServiceConfig config, Publish publish,
       channels_(std::move(channels)),
       clock_(std::move(clock)),
       engine_(config.health),
-      tracker_(config.alerting, [this](const std::string& agent) -> const codec::Labels& {
-        return engine_.labels(agent);
-      }) {}
+      tracker_(config.alerting,
+               [this](const std::string& agent) -> const codec::Labels& {
+                 return engine_.labels(agent);
+               }),
+      second_opinions_(config.second_opinions,
+                       [this](const std::string& agent) -> const codec::Labels& {
+                         return engine_.labels(agent);
+                       }) {}
 
 HealthService::~HealthService() { stop(); }
 
@@ -90,6 +95,11 @@ void HealthService::tick() {
   }
   int64_t now = clock_();
   AlertUpdate update = tracker_.update(engine_.evaluate(now), now);
+  for (const ProbeRequest& r : second_opinions_.requests(engine_.suspects(), now)) {
+    if (publish_({probe_request_topic(r.subject), encode(r), 1, false}))
+      ++counters_->probe_requests;
+  }
+  counters_->probe_requests_limited = second_opinions_.stats().rate_limited;
   for (const Alert& a : update.publish) {
     if (publish_({alert_topic(a.subject), encode(a), 1, true})) ++counters_->published;
   }

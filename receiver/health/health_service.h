@@ -5,7 +5,8 @@
 // queue (bounded: beyond max_queue the input is dropped and counted, so health
 // never slows ingest). The service thread evaluates every evaluate_every_ms,
 // publishes each committed alert retained on mutuo/v1/alerts/{subject} through
-// `publish`, and hands each notice to every channel.
+// `publish`, and hands each notice to every channel. Through `publish` too go
+// the second-opinion requests (second_opinions.h), not retained.
 #pragma once
 
 #include <atomic>
@@ -24,16 +25,19 @@
 #include "receiver/health/alerting.h"
 #include "receiver/health/health_engine.h"
 #include "receiver/health/notifier.h"
+#include "receiver/health/second_opinions.h"
 
 namespace mutuo::health {
 
 // The service's counters, shared with readers that may outlive it (the metrics
 // endpoint, health_metrics.h). Any thread.
 struct HealthCounters {
-  std::atomic<uint64_t> dropped{0};            // inputs dropped: queue full
-  std::atomic<uint64_t> published{0};          // retained alerts published
-  std::atomic<uint64_t> rejected_silences{0};  // invalid silences refused
-  std::atomic<uint64_t> history_errors{0};     // failed history writes or prunes
+  std::atomic<uint64_t> dropped{0};                 // inputs dropped: queue full
+  std::atomic<uint64_t> published{0};               // retained alerts published
+  std::atomic<uint64_t> rejected_silences{0};       // invalid silences refused
+  std::atomic<uint64_t> history_errors{0};          // failed history writes or prunes
+  std::atomic<uint64_t> probe_requests{0};          // second-opinion requests published
+  std::atomic<uint64_t> probe_requests_limited{0};  // ... skipped by the overall rate limit
   // Each channel's counters as of the last tick.
   std::vector<std::pair<std::string, ChannelStats>> channels() const {
     std::lock_guard lock(mu);
@@ -46,6 +50,7 @@ struct HealthCounters {
 struct HealthServiceConfig {
   HealthConfig health;
   AlertingConfig alerting;
+  SecondOpinionConfig second_opinions;
   int64_t evaluate_every_ms = 1000;
   std::size_t max_queue = 10'000;          // batches and presence messages waiting
   std::size_t max_queue_bytes = 64 << 20;  // raw payloads (on_message) waiting
@@ -99,8 +104,9 @@ class HealthService {
   Publish publish_;
   std::vector<std::unique_ptr<Channel>> channels_;
   Clock clock_;
-  HealthEngine engine_;   // service thread only
-  AlertTracker tracker_;  // service thread only
+  HealthEngine engine_;             // service thread only
+  AlertTracker tracker_;            // service thread only
+  SecondOpinions second_opinions_;  // service thread only
   AlertHistory* history_ = nullptr;
   int64_t pruned_ms_ = 0;  // service thread only
   LogLimiter log_limiter_{10, std::chrono::seconds(60)};

@@ -13,3 +13,4 @@ mutuo_unit_test(health_silence_test LABELS "alerts;receiver" LIBS mutuo_health v
 mutuo_unit_test(health_history_test LABELS "alerts;receiver" LIBS mutuo_health)
 # Second opinions (docs/health.md): the probe-request and probe-now codecs and schemas.
 mutuo_unit_test(second_opinion_messages_test LABELS "alerts;tracker;agent" LIBS valijson)
+mutuo_unit_test(health_second_opinions_test LABELS "alerts;receiver" LIBS mutuo_health)

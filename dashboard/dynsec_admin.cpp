@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/messages/probe_now.h"
 #include "common/topics.h"
 
 namespace mutuo::dashboard {
@@ -81,6 +82,7 @@ std::vector<json> agent_role_acls(const std::string& id) {
       acl("publishClientSend", topics::status(id)), acl("publishClientSend", topics::results(id)),
       acl("subscribeLiteral", topics::kAllPeers),   acl("subscribeLiteral", topics::kAllChecks),
       acl("subscribeLiteral", topics::assign(id)),  acl("subscribeLiteral", topics::acks(id)),
+      acl("subscribeLiteral", probe_now_topic(id)),  // second opinions (docs/agent.md)
   };
 }
 

@@ -199,6 +199,7 @@ TEST_CASE("an agent's role holds exactly the topics of DESIGN.md's security mode
                     {"subscribeLiteral", "mutuo/v1/checks/+"},
                     {"subscribeLiteral", "mutuo/v1/assign/fra-1"},
                     {"subscribeLiteral", "mutuo/v1/acks/fra-1"},
+                    {"subscribeLiteral", "mutuo/v1/probe-now/fra-1"},
                 });
   CHECK(agent_role_name("fra-1") == "agent-fra-1");
 }

@@ -3,9 +3,14 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/store_layout.h"
 
@@ -59,6 +64,31 @@ std::vector<HistoryEntry> scan(rocksdb::DB* db, const HistoryQuery& q) {
   return out;  // the iterator closes here, before any caller can close the DB
 }
 
+// The refusal, when the filesystem holding `dir` has less than kMinFreeBytes free.
+std::optional<std::string> disk_full(const std::string& dir) {
+  struct statvfs st {};
+  if (statvfs(dir.c_str(), &st) != 0) return std::nullopt;
+  const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  if (free >= AlertHistory::kMinFreeBytes) return std::nullopt;
+  return "disk full: " + std::to_string(free >> 20) + " MiB free for " + dir + ", under the " +
+         std::to_string(AlertHistory::kMinFreeBytes >> 20) + " MiB kept free";
+}
+
+// RocksDB's info log, forwarded to the receiver's log (warnings and errors only)
+// instead of a LOG file in the history's directory: RocksDB 7.8's file logger
+// aborts the process (an assertion Debian keeps on) at its next write or at
+// close once one of its writes failed with ENOSPC.
+class ForwardingLogger : public rocksdb::Logger {
+ public:
+  ForwardingLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    spdlog::warn("alert history: rocksdb: {}", line);
+  }
+};
+
 }  // namespace
 
 std::string encode_history_entry(const HistoryEntry& e) {
@@ -96,11 +126,16 @@ Result<std::unique_ptr<AlertHistory>> AlertHistory::open(const std::string& dir,
   options.create_if_missing = true;
   options.keep_log_file_num = 2;
   options.max_open_files = -1;  // lets secondary readers follow the primary
+  options.info_log = std::make_shared<ForwardingLogger>();
+  // Alerts are rare: a small memtable, so the write-ahead log RocksDB
+  // preallocates (about 1.1 times this) stays far below kMinFreeBytes.
+  options.write_buffer_size = 4 << 20;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
   if (!s.ok()) return Error{"alert history: cannot open " + dir + ": " + s.ToString()};
   std::unique_ptr<AlertHistory> h(new AlertHistory());
   h->db_.reset(raw);
+  h->dir_ = dir;
   h->keep_ms_ = keep_ms;
   // Continue the sequence after the newest entry, so a restart within the same
   // millisecond never overwrites one.
@@ -116,28 +151,71 @@ Result<std::unique_ptr<AlertHistory>> AlertHistory::open(const std::string& dir,
 }
 
 AlertHistory::~AlertHistory() {
-  if (db_) db_->Close();
+  if (!db_) return;
+  if (!held_.empty()) {
+    spdlog::error("alert history: {} entries held back by a full disk are lost at exit",
+                  held_.size());
+  }
+  db_->Close();
+}
+
+Result<bool> AlertHistory::writable() {
+  if (auto full = disk_full(dir_)) return Error{"alert history: " + *full};
+  // A background error (say, a flush that failed for lack of space) makes
+  // RocksDB refuse writes until cleared; there is room again, so clear it
+  // (without a background error Resume() returns at once).
+  if (rocksdb::Status r = db_->Resume(); !r.ok()) {
+    return Error{"alert history: cannot resume after an error: " + r.ToString()};
+  }
+  return true;
 }
 
 Result<bool> AlertHistory::append(const std::vector<HistoryEntry>& entries) {
-  if (entries.empty()) return true;
-  rocksdb::WriteBatch batch;
-  for (const HistoryEntry& e : entries) {
-    std::string record = encode_history_entry(e);
-    uint32_t seq = seq_++;
-    batch.Put(time_key(e.ts_ms, seq), record);
-    batch.Put(subject_key(e.alert.subject, e.ts_ms, seq), record);
+  if (entries.empty() && held_.empty()) return true;
+  for (const HistoryEntry& e : entries) held_.push_back(e);
+  while (held_.size() > kMaxHeld) {
+    held_.pop_front();
+    ++dropped_;
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;  // rare writes: each one durable
-  rocksdb::Status s = db_->Write(wo, &batch);
-  if (!s.ok()) return Error{"alert history: " + s.ToString()};
-  return true;
+  auto ok = writable();
+  rocksdb::Status s;
+  if (ok) {
+    rocksdb::WriteBatch batch;
+    uint32_t seq = seq_;
+    for (const HistoryEntry& e : held_) {
+      std::string record = encode_history_entry(e);
+      batch.Put(time_key(e.ts_ms, seq), record);
+      batch.Put(subject_key(e.alert.subject, e.ts_ms, seq), record);
+      ++seq;
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;  // rare writes: each one durable
+    s = db_->Write(wo, &batch);
+    if (s.ok()) {
+      seq_ = seq;
+      if (refusing_) {
+        spdlog::info("alert history: writing again in {}; {} held entries written{}", dir_,
+                     held_.size(),
+                     dropped_ > 0 ? ", " + std::to_string(dropped_) + " dropped in total" : "");
+      }
+      refusing_ = false;
+      held_.clear();
+      return true;
+    }
+    ok = Error{"alert history: " + s.ToString()};
+  }
+  refusing_ = true;
+  return Error{ok.error() + "; " + std::to_string(held_.size()) +
+               " entries held in memory until it can write" +
+               (dropped_ > 0 ? " (" + std::to_string(dropped_) + " dropped, over " +
+                                   std::to_string(kMaxHeld) + ")"
+                             : "")};
 }
 
 Result<std::size_t> AlertHistory::prune(int64_t now_ms) {
   int64_t cutoff = now_ms - keep_ms_;
   if (cutoff <= 0) return std::size_t{0};
+  if (auto full = disk_full(dir_)) return Error{"alert history: not pruned: " + *full};
   rocksdb::WriteBatch batch;
   std::size_t n = 0;
   {

@@ -12,12 +12,23 @@
 // Alerts are rare (state changes, not results), so entries older than
 // keep_ms are pruned by a short scan on the health thread, never near ingest.
 //
+// A full disk (docs/hardening.md, "Fault drills"): appends are refused with a
+// clear error ("alert history: disk full: ...") while less than kMinFreeBytes is
+// free on the history's filesystem, before RocksDB's write-ahead log could hit
+// ENOSPC (Debian's RocksDB 7.8 aborts on an assertion after that). The refused
+// entries are held in memory (at most kMaxHeld, the oldest dropped and counted
+// beyond) and written first by the next append() once space returns, so a
+// transient full disk loses no history; RocksDB's own log goes to the
+// receiver's log (warnings and errors), never to a LOG file on that disk, and a
+// background error (a failed flush) is cleared with Resume() once space returns.
+//
 // Readers: AlertHistory::query() on the writer itself, and AlertHistoryReader
 // for other processes (the dashboard, tools: `mutuo-alert-history`), a RocksDB
 // secondary instance that catches up with the receiver's primary.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,13 +64,21 @@ Result<HistoryEntry> decode_history_entry(std::string_view record);
 
 class AlertHistory {
  public:
+  static constexpr uint64_t kMinFreeBytes = uint64_t{16} << 20;
+  static constexpr std::size_t kMaxHeld = 10'000;
+
   // Opens (creating if needed) the history in `dir`. Entries older than
   // keep_ms (behind the `now_ms` given to prune()) are dropped by prune().
   static Result<std::unique_ptr<AlertHistory>> open(const std::string& dir, int64_t keep_ms);
   ~AlertHistory();
 
-  // Appends entries in one synced write. One thread at a time (the health thread).
+  // Appends entries (after any held back by a full disk) in one synced write.
+  // On a full disk: an Error, and the entries are held for the next call (an
+  // empty `entries` retries them). One thread at a time (the health thread).
   Result<bool> append(const std::vector<HistoryEntry>& entries);
+  // Entries waiting for space (see above), and those dropped beyond kMaxHeld.
+  std::size_t held() const { return held_.size(); }
+  uint64_t dropped() const { return dropped_; }
   // Drops entries older than now_ms - keep_ms; returns how many.
   Result<std::size_t> prune(int64_t now_ms);
   // Newest first. Any thread.
@@ -67,9 +86,14 @@ class AlertHistory {
 
  private:
   AlertHistory() = default;
+  Result<bool> writable();  // an Error while the disk is full; clears a background error
   std::unique_ptr<rocksdb::DB> db_;
+  std::string dir_;
   int64_t keep_ms_ = 0;
-  uint32_t seq_ = 0;  // next sequence number (breaks ties of one millisecond)
+  uint32_t seq_ = 0;               // next sequence number (breaks ties of one millisecond)
+  std::deque<HistoryEntry> held_;  // refused by a full disk, written first next time
+  uint64_t dropped_ = 0;
+  bool refusing_ = false;  // the last write was refused (logs once when writing again)
 };
 
 // The dashboard's (or a tool's) view: opens `primary_dir` as a secondary

@@ -12,7 +12,7 @@ namespace {
 
 // The reference decoder's limits (results.cpp, codec.h), restated where they
 // are not exported.
-constexpr double kMaxMs = 3'600'000.0;
+constexpr double kMaxRttMs = 3'600'000.0;
 constexpr int kMaxDepth = static_cast<int>(codec::kMaxDepth);
 constexpr uint64_t kMaxBatch = uint64_t{1} << 53;
 constexpr uint64_t kMaxPackets = 100000;
@@ -252,7 +252,7 @@ class Parser {
       }
       if (seen & bit) return false;  // a duplicate key: the reference keeps the last one
       seen |= bit;
-      return number_value(0, kMaxMs, into);
+      return number_value(0, kMaxRttMs, into);
     });
     return ok && seen == 7 && t->min <= t->avg && t->avg <= t->max;
   }
@@ -262,7 +262,7 @@ class Parser {
       if (key.empty() || key.size() > kMaxPhaseName || !valid_id(key)) return false;
       if (out->size() >= kMaxPhases) return false;
       double ms = 0;
-      if (!number_value(0, kMaxMs, &ms)) return false;
+      if (!number_value(0, kMaxRttMs, &ms)) return false;
       return out->emplace(key, ms).second;  // a duplicate key: left to the reference
     });
   }
@@ -337,7 +337,7 @@ bool Parser::result(int depth, ProbeResult* r) {
     }
     if (key == "jitter_ms") {
       double d = 0;
-      if (!first(kJitter) || !number_value(0, kMaxMs, &d)) return false;
+      if (!first(kJitter) || !number_value(0, kMaxRttMs, &d)) return false;
       r->jitter_ms = d;
       return true;
     }

@@ -95,7 +95,7 @@ json agents_json(const std::vector<AgentPresence>& agents,
 
 json matrix_json(const std::vector<AgentPresence>& agents,
                  const std::vector<store::StoredResult>& latest, int64_t now_ms,
-                 bool store_available) {
+                 bool store_available, const std::vector<std::optional<double>>* p50) {
   std::set<std::string> ids;
   for (const auto& a : agents) ids.insert(a.id);
 
@@ -113,7 +113,10 @@ json matrix_json(const std::vector<AgentPresence>& agents,
 
   json cells = json::array();
   for (const auto* e : entries) {
-    cells.push_back(cell_json(e->series.observer, e->series.target, e->result, now_ms));
+    json cell = cell_json(e->series.observer, e->series.target, e->result, now_ms);
+    std::size_t at = static_cast<std::size_t>(e - latest.data());
+    cell["p50_ms"] = p50 != nullptr && at < p50->size() ? or_null((*p50)[at]) : json(nullptr);
+    cells.push_back(std::move(cell));
   }
   return {{"agents", json(ids)},
           {"cells", std::move(cells)},
@@ -239,7 +242,8 @@ void append_string(std::string* out, const std::string& s) {
 
 std::string matrix_compact_text(const std::vector<AgentPresence>& agents,
                                 const std::vector<store::StoredResult>& latest, int64_t now_ms,
-                                bool store_available) {
+                                bool store_available,
+                                const std::vector<std::optional<double>>* p50) {
   std::set<std::string> id_set;
   for (const auto& a : agents) id_set.insert(a.id);
   for (const auto& r : latest) {
@@ -262,7 +266,7 @@ std::string matrix_compact_text(const std::vector<AgentPresence>& agents,
   }
   out.append(
       "],\"fields\":[\"observer\",\"target\",\"ts\",\"sent\",\"recv\",\"min\",\"avg\",\"max\","
-      "\"jitter_ms\",\"error\"],\"cells\":[");
+      "\"jitter_ms\",\"error\",\"p50\"],\"cells\":[");
   bool first = true;
   for (const auto& e : latest) {
     if (!is_matrix_entry(e)) continue;
@@ -297,6 +301,9 @@ std::string matrix_compact_text(const std::vector<AgentPresence>& agents,
     } else {
       append_string(&out, r.error);
     }
+    out.push_back(',');
+    std::size_t at = static_cast<std::size_t>(&e - latest.data());
+    append_optional(&out, p50 != nullptr && at < p50->size() ? (*p50)[at] : std::nullopt);
     out.push_back(']');
   }
   out.append("],\"now\":");

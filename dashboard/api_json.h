@@ -9,8 +9,11 @@
 // GET /api/matrix:
 //   {"agents":[ids], "cells":[{"observer","target","probe":"udp","ts","age_ms",
 //               "sent","recv","loss","rtt_ms":{"min","avg","max"}|null,"jitter_ms",
-//               "error" (only when the probe reported one)}],
+//               "p50_ms", "error" (only when the probe reported one)}],
 //    "now", "store_available"}
+//   p50_ms: the median RTT of the pair's minute rollup holding ts (the median of
+//   that minute's round averages; StoreView::minute_medians), null before the
+//   receiver has one; rtt_ms is the one round's own min/avg/max.
 // Times are milliseconds since the Unix epoch; absent measurements are null.
 #pragma once
 
@@ -40,9 +43,11 @@ nlohmann::json agents_json(const std::vector<AgentPresence>& agents,
 // The mesh matrix: one cell per (observer, target) peer series of kMatrixProbe in
 // `latest`, sorted by observer then target. "agents" is the sorted union of the
 // presence table and every observer and target in those cells.
+// `p50`, when given, runs parallel to `latest`: the minute median of each entry.
 nlohmann::json matrix_json(const std::vector<AgentPresence>& agents,
                            const std::vector<store::StoredResult>& latest, int64_t now_ms,
-                           bool store_available);
+                           bool store_available,
+                           const std::vector<std::optional<double>>* p50 = nullptr);
 
 // GET /api/series: one chart of one series (a pair or a check) from the store.
 //   {"observer","kind":"peer"|"check","target","probe","from","to",
@@ -73,12 +78,14 @@ nlohmann::json check_result_json(const std::string& check, const std::string& ob
 
 // GET /api/matrix?compact=1: the matrix for big meshes (200 x 200) in about a
 // third of the bytes: {"agents":[ids],"fields":[...],"cells":[[observer index,
-// target index, ts, sent, recv, min, avg, max, jitter_ms, error]],"now",
-// "store_available"}; indexes into "agents", absent values null.
+// target index, ts, sent, recv, min, avg, max, jitter_ms, error, p50]],"now",
+// "store_available"}; indexes into "agents", absent values null; p50 as in the
+// full form (from `p50`, parallel to `latest`, when given).
 // Returned serialized (it is built by hand, for speed).
 std::string matrix_compact_text(const std::vector<AgentPresence>& agents,
                                 const std::vector<store::StoredResult>& latest, int64_t now_ms,
-                                bool store_available);
+                                bool store_available,
+                                const std::vector<std::optional<double>>* p50 = nullptr);
 
 // Whether a result counts as a success: a check's verdict, else some reply came
 // back (loss < 100%), else no error.

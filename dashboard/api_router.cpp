@@ -11,7 +11,9 @@
 #include "common/ids.h"
 #include "common/topics.h"
 #include "dashboard/api_json.h"
+#include "dashboard/cached_answer.h"
 #include "dashboard/gzip.h"
+#include "dashboard/matrix_cache.h"
 #include "dashboard/random_token.h"
 
 namespace mutuo::dashboard {
@@ -167,12 +169,8 @@ int64_t range_ms(std::string_view name) {
 }
 
 constexpr std::size_t kDefaultPoints = 720;
-constexpr int64_t kMatrixCacheMs = 1000;
 constexpr int64_t kPublicStatusCacheMs = 30000;
 constexpr std::size_t kSeriesCacheEntries = 512;
-// The matrix is rebuilt only after the data changed (data_version), and at
-// least this often anyway (results the bus did not show, e.g. while it is down).
-constexpr int64_t kMatrixMaxAgeMs = 30000;
 constexpr std::size_t kMaxPoints = 5000;
 
 }  // namespace
@@ -224,7 +222,19 @@ struct ApiRouter::Caller {
   Session session;
 };
 
-ApiRouter::ApiRouter(ApiSources sources) : sources_(std::move(sources)) {}
+ApiRouter::ApiRouter(ApiSources sources)
+    : sources_(std::move(sources)),
+      matrix_cache_(std::make_unique<MatrixCache>(MatrixCache::Sources{
+          .presence = sources_.presence,
+          .store = sources_.store,
+          .data_version = sources_.data_version,
+          .now_ms = sources_.now_ms,
+          .medians = sources_.minute_medians,
+      })) {
+  if (sources_.matrix_in_background) matrix_cache_->start_refresher();
+}
+
+ApiRouter::~ApiRouter() = default;
 
 HttpResponse ApiRouter::start_session(const UserRecord& user) const {
   auto [id, session] = sources_.sessions->create(user.name, user.role, sources_.now_ms());
@@ -456,30 +466,26 @@ HttpResponse ApiRouter::series(const HttpRequest& req) const {
   const int64_t ttl = std::clamp<int64_t>((to - from) / static_cast<int64_t>(points), 1000, 60000);
   const std::string key = id.observer + '\n' + id.target + '\n' + id.probe + '\n' + kind + '\n' +
                           std::to_string(to - from) + '\n' + std::to_string(points);
-  auto cached_answer = [](std::shared_ptr<const std::string> body) {
-    HttpResponse r{
-        200, kJson, "", {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}}};
-    r.shared_body = std::move(body);
-    return r;
-  };
   if (named) {
     std::lock_guard lock(series_mu_);
     auto it = series_cache_.find(key);
-    if (it != series_cache_.end() && now - it->second.first < ttl) {
-      return cached_answer(it->second.second);
+    if (it != series_cache_.end() && now - it->second->built_ms < ttl) {
+      return cached_response(req, it->second);
     }
   }
   std::optional<store::SeriesData> data;
   if (sources_.series) data = sources_.series(id, from, to, points);
   if (!data) return error(503, "the results store is not available yet");
-  auto body = std::make_shared<const std::string>(
-      series_json(id, from, to, *data).dump(-1, ' ', false, json::error_handler_t::replace));
+  // Gzip level 6: a chart is small (a few ms) and built at most once per TTL.
+  auto answer = make_cached_answer(
+      series_json(id, from, to, *data).dump(-1, ' ', false, json::error_handler_t::replace), 6,
+      now);
   if (named) {
     std::lock_guard lock(series_mu_);
     if (series_cache_.size() >= kSeriesCacheEntries) series_cache_.clear();  // bounded, simply
-    series_cache_[key] = {now, body};
+    series_cache_[key] = answer;
   }
-  return cached_answer(body);
+  return cached_response(req, answer);
 }
 
 HttpResponse ApiRouter::tokens(const HttpRequest& req, const std::vector<std::string_view>& parts,
@@ -541,72 +547,7 @@ bool ApiRouter::session_alive(const std::string& session_id) const {
 HttpResponse ApiRouter::matrix(const HttpRequest& req) const {
   std::string compact_text = query_param(req.query, "compact").value_or("0");
   if (compact_text != "0" && compact_text != "1") return error(400, "compact must be 0 or 1");
-  const bool compact = compact_text == "1";
-  const bool gzip_ok = accepts_gzip(req.accept_encoding);
-  MatrixCache& cache = matrix_cache_[compact ? 1 : 0];
-  using Body = std::shared_ptr<const std::string>;
-  auto answer = [gzip_ok](const Body& body, const Body& gzipped) {
-    HttpResponse r{200,
-                   kJson,
-                   "",
-                   {{"Cache-Control", "no-store"},
-                    {"X-Content-Type-Options", "nosniff"},
-                    {"Vary", "Accept-Encoding"}}};
-    if (gzip_ok && gzipped && !gzipped->empty()) {
-      r.shared_body = gzipped;
-      r.headers.emplace_back("Content-Encoding", "gzip");
-    } else {
-      r.shared_body = body;
-    }
-    return r;
-  };
-  // REQUIRES: cache.mu held.
-  auto fresh = [this](const MatrixCache& c) {
-    int64_t age = sources_.now_ms() - c.built_ms;
-    if (age < kMatrixCacheMs) return true;
-    if (!sources_.data_version || age >= kMatrixMaxAgeMs) return false;
-    return sources_.data_version() == c.version;
-  };
-  Body cached, cached_gz;
-  {
-    std::lock_guard lock(cache.mu);
-    if (cache.body && fresh(cache)) return answer(cache.body, cache.gzipped);
-    cached = cache.body;
-    cached_gz = cache.gzipped;
-  }
-  // Stale or missing: one request rebuilds; the others keep answering the last
-  // one meanwhile (at most a build's time older).
-  std::unique_lock build(cache.build, std::try_to_lock);
-  if (!build.owns_lock()) {
-    if (cached) return answer(cached, cached_gz);
-    build.lock();
-    std::lock_guard lock(cache.mu);
-    if (cache.body && fresh(cache)) return answer(cache.body, cache.gzipped);
-  }
-  const uint64_t version = sources_.data_version ? sources_.data_version() : 0;
-  auto started = std::chrono::steady_clock::now();
-  auto agents = sources_.presence->snapshot();
-  auto store = sources_.store();
-  int64_t now = sources_.now_ms();
-  auto body = std::make_shared<const std::string>(
-      compact ? matrix_compact_text(agents, store.latest, now, store.available)
-              : matrix_json(agents, store.latest, now, store.available)
-                    .dump(-1, ' ', false, json::error_handler_t::replace));
-  // Level 1: most of the gain (JSON of numbers) for a fraction of the time.
-  auto gzipped = std::make_shared<const std::string>(gzip(*body, 1));
-  spdlog::debug("matrix ({}) rebuilt: {} bytes, {} gzipped, in {} ms", compact ? "compact" : "full",
-                body->size(), gzipped->size(),
-                std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - started)
-                    .count());
-  {
-    std::lock_guard lock(cache.mu);
-    cache.body = body;
-    cache.gzipped = gzipped;
-    cache.built_ms = now;
-    cache.version = version;
-  }
-  return answer(body, gzipped);
+  return cached_response(req, matrix_cache_->get(compact_text == "1"));
 }
 
 StatusPageConfig ApiRouter::status_config() const {

@@ -62,6 +62,9 @@
 
 namespace mutuo::dashboard {
 
+class MatrixCache;
+struct CachedAnswer;
+
 inline constexpr const char* kSessionCookie = "mutuo_session";
 
 struct HttpRequest {
@@ -77,6 +80,7 @@ struct HttpRequest {
   std::string host;             // the Host header
   std::string authorization;    // the Authorization header ("Bearer <API token>")
   std::string accept_encoding;  // the Accept-Encoding header
+  std::string if_none_match{};  // the If-None-Match header (ETags of cached answers)
 };
 
 struct HttpResponse {
@@ -119,6 +123,12 @@ struct ApiSources {
   std::function<std::optional<store::SeriesData>(const store::SeriesId&, int64_t, int64_t,
                                                  std::size_t)>
       series{};
+  // The matrix's minute medians (StoreView::minute_medians); null: p50 is null.
+  std::function<std::vector<std::optional<double>>(const std::vector<store::StoredResult>&)>
+      minute_medians{};
+  // Rebuild the matrix in a background thread (MatrixCache::start_refresher), not
+  // on requests; false (tests): a request finding it stale rebuilds it.
+  bool matrix_in_background = false;
 
   // Security. REQUIRES: non-null and outliving the router, except registrar
   // (null: registration answers 503) and setup (null: no setup page).
@@ -152,6 +162,7 @@ class ApiRouter {
   };
 
   explicit ApiRouter(ApiSources sources);
+  ~ApiRouter();  // stops the matrix refresher
 
   // The answer, its body always in `body` (a cached answer is copied there).
   HttpResponse handle(const HttpRequest& request) const;
@@ -187,20 +198,11 @@ class ApiRouter {
   StatusPageConfig status_config() const;
 
   ApiSources sources_;
-  // GET /api/matrix answers, verbose [0] and compact [1], rebuilt at most once
-  // per kMatrixCacheMs: a 200-agent matrix is 40,000 cells.
-  struct MatrixCache {
-    std::mutex mu;  // guards body, gzipped and built_ms
-    std::shared_ptr<const std::string> body;
-    std::shared_ptr<const std::string> gzipped;  // body, gzip-compressed
-    int64_t built_ms = 0;
-    uint64_t version = 0;  // data_version() when built
-    std::mutex build;      // held by the one request rebuilding it
-  };
-  mutable MatrixCache matrix_cache_[2];
-  // GET /api/series answers for named ranges, by series and span: (built, body).
+  // GET /api/matrix answers (matrix_cache.h): a 200-agent matrix is 40,000 cells.
+  std::unique_ptr<MatrixCache> matrix_cache_;
+  // GET /api/series answers for named ranges, by series and span.
   mutable std::mutex series_mu_;
-  mutable std::map<std::string, std::pair<int64_t, std::shared_ptr<const std::string>>>
+  mutable std::map<std::string, std::shared_ptr<const CachedAnswer>>
       series_cache_;  // guarded by series_mu_
   // GET /api/public/status, rebuilt at most every kPublicStatusCacheMs (anyone
   // may ask, as often as they like) and at once after the setting changes.

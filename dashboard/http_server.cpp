@@ -132,7 +132,8 @@ bool wants_keep_alive(const mg_request_info* info, std::string_view connection) 
 void append_head(std::string& out, const HttpResponse& r, std::size_t length, bool keep_alive) {
   out.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ");
   out.append(reason_phrase(r.status)).append("\r\nContent-Type: ").append(r.content_type);
-  out.append("\r\nContent-Length: ").append(std::to_string(length));
+  // A 304 has no body, and its length would have to be the full answer's.
+  if (r.status != 304) out.append("\r\nContent-Length: ").append(std::to_string(length));
   for (const auto& [name, value] : r.headers) {
     out.append("\r\n").append(name).append(": ").append(value);
   }
@@ -273,6 +274,7 @@ int HttpServer::handle(mg_connection* conn, void* self) {
   req.host = header("Host");
   req.authorization = header("Authorization");
   req.accept_encoding = header("Accept-Encoding");
+  req.if_none_match = header("If-None-Match");
   // Read at most one byte past the router's limit, so it can refuse big bodies.
   char buf[4096];
   while (req.body.size() <= kMaxRequestBody) {
@@ -300,7 +302,7 @@ int HttpServer::handle(mg_connection* conn, void* self) {
   thread_local std::string out;
   out.clear();
   append_head(out, r, body.size(), keep_alive);
-  if (method == "HEAD") {
+  if (method == "HEAD" || r.status == 304) {
     mg_write(conn, out.data(), out.size());
   } else if (body.size() <= kCoalesceMax) {
     out.append(body);

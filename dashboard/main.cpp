@@ -212,6 +212,12 @@ int main(int argc, char** argv) {
         if (!store) return std::nullopt;
         return store->series(id, from, to, points);
       },
+      .minute_medians =
+          [&store](const std::vector<mutuo::store::StoredResult>& cells) {
+            if (!store) return std::vector<std::optional<double>>(cells.size());
+            return store->minute_medians(cells, mutuo::now_ms());
+          },
+      .matrix_in_background = true,
       .accounts = &accounts,
       .sessions = &sessions,
       .login_limiter = &login_limiter,

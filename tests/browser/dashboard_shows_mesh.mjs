@@ -1,6 +1,6 @@
 // Drives the dashboard in Debian's Chromium as a person would: the agents table
 // logs in, the agents table lists the given agents online and the mesh matrix
-// fills in. Writes a screenshot.
+// fills in, and a cell's tooltip shows RTT min, median and max. Writes a screenshot.
 // Usage: MUTUO_USER=... MUTUO_PASSWORD=... node dashboard_shows_mesh.mjs URL SCREENSHOT AGENT...
 import { chromium } from 'playwright-core';
 
@@ -35,6 +35,27 @@ try {
         return c.state === 'ok' && c.loss === 0;
       }, [o, t], { timeout: 30000 });
     }
+  }
+  // The tooltip shows RTT min / avg / max of the last round and the median of the
+  // last minute, from the store's minute rollup of the pair (brought by the next
+  // full load, at most 15 s after the first results).
+  const [o, t] = agents;
+  await page.waitForFunction(([o, t]) => window.mutuoMatrix.cell(o, t).p50 !== null, [o, t],
+                             { timeout: 30000 });
+  const p50 = await page.evaluate(([o, t]) => window.mutuoMatrix.cell(o, t).p50, [o, t]);
+  if (!(p50 > 0 && p50 < 1000)) throw new Error(`implausible median RTT ${p50} ms`);
+  await page.locator('#matrix').scrollIntoViewIfNeeded();
+  const at = await page.evaluate(([o, t]) => window.mutuoMatrix.point(o, t), [o, t]);
+  await page.mouse.move(at.x, at.y);
+  await page.waitForSelector('#matrix-tip:not([hidden])', { timeout: 5000 });
+  const tip = await page.textContent('#matrix-tip');
+  if (!/RTT min \/ avg \/ max: [\d.]+ \/ [\d.]+ \/ [\d.]+ ms \(last round\)/.test(tip)) {
+    throw new Error(`tooltip shows no min / avg / max: ${tip}`);
+  }
+  const line = /RTT median: ([\d.]+) ms \(last minute\)/.exec(tip);
+  if (!line) throw new Error(`tooltip shows no median: ${tip}`);
+  if (Math.abs(Number(line[1]) - p50) > Math.max(0.01, p50 * 0.01)) {
+    throw new Error(`tooltip median ${line[1]} is not the cell's ${p50}: ${tip}`);
   }
   await page.screenshot({ path: screenshot, fullPage: true });
   if (errors.length) throw new Error('page errors: ' + errors.join('; '));

@@ -291,9 +291,12 @@ TEST_CASE_FIXTURE(Fixture, "matrix: compact form, cached answers, bad parameter"
   json j = body_of(r);
   CHECK(j["agents"] == json::array({"ams-2", "fra-1"}));
   REQUIRE(j["cells"].size() == 2);
-  CHECK(j["cells"][0] == json::array({1, 0, 9500, 10, 10, 1.0, 2.0, 4.0, nullptr, nullptr}));
+  // The last field is the minute median (p50): null here, no store behind the router.
+  CHECK(j["fields"].back() == "p50");
+  CHECK(j["cells"][0] ==
+        json::array({1, 0, 9500, 10, 10, 1.0, 2.0, 4.0, nullptr, nullptr, nullptr}));
   CHECK(j["cells"][1] ==
-        json::array({0, 1, 9400, 10, 0, nullptr, nullptr, nullptr, nullptr, nullptr}));
+        json::array({0, 1, 9400, 10, 0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}));
   // Within a second the same bytes are served; after it, a rebuilt answer.
   latest.push_back(udp("ams-2", "zrh-3", 9990, 10));
   auto again = call("GET", "/api/matrix?compact=1", viewer);
@@ -310,6 +313,50 @@ TEST_CASE_FIXTURE(Fixture, "matrix: compact form, cached answers, bad parameter"
   auto later = call("GET", "/api/matrix?compact=1", viewer);
   CHECK(body_of(later)["cells"].size() == 3);
   check_error(call("GET", "/api/matrix?compact=yes", viewer), 400, "compact");
+}
+
+TEST_CASE_FIXTURE(Fixture, "matrix and series: ETag, 304 only after the auth check, gzip") {
+  auto header = [](const HttpResponse& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return std::string();
+  };
+  for (std::string path : {"/api/matrix?compact=1", "/api/matrix",
+                           "/api/series?observer=fra-1&target=ams-2&range=30d"}) {
+    CAPTURE(path);
+    HttpRequest req;
+    req.method = "GET";
+    req.path = path.substr(0, path.find('?'));
+    req.query = path.find('?') == std::string::npos ? "" : path.substr(path.find('?') + 1);
+    req.cookie = viewer;
+    auto plain = router.handle(req);
+    REQUIRE(plain.status == 200);
+    const std::string etag = header(plain, "ETag");
+    REQUIRE(etag.size() > 2);
+    CHECK(header(plain, "Cache-Control") == "private, no-cache");
+    CHECK(header(plain, "Vary") == "Accept-Encoding");
+    // The same answer again: 304, no body.
+    req.if_none_match = "\"other\", " + etag;
+    auto not_modified = router.handle(req);
+    CHECK(not_modified.status == 304);
+    CHECK(not_modified.body.empty());
+    // Gzip is another representation, with its own tag; the bytes inflate to the body.
+    req.if_none_match.clear();
+    req.accept_encoding = "gzip, deflate";
+    auto packed = router.handle(req);
+    REQUIRE(packed.status == 200);
+    if (header(packed, "Content-Encoding") == "gzip") {
+      CHECK(header(packed, "ETag") != etag);
+      CHECK(packed.body.substr(0, 2) == "\x1f\x8b");
+      req.if_none_match = etag;  // the plain tag does not name the gzip bytes
+      CHECK(router.handle(req).status == 200);
+    }
+    // A cached answer never skips the login: no session, no 304 and no data.
+    req.cookie.clear();
+    req.if_none_match = etag;
+    check_error(router.handle(req), 401, "log in");
+  }
 }
 
 TEST_CASE_FIXTURE(Fixture, "status page: off by default, then public, with ids and no secrets") {

@@ -192,9 +192,10 @@ http {{
               f"{'dash p99':>9}{'ngx p99':>9}  (p99 in ms)")
         runs = []
         for name, path in paths.items():
-            runs.append((path, name, []))
+            short = "series 30 d" if name.startswith("series") else path.replace("/api/", "")
+            runs.append((short, name, []))
             if name in gzipped:
-                runs.append((path + " (gzip)", name, ["Accept-Encoding: gzip"]))
+                runs.append((short + " (gzip)", name, ["Accept-Encoding: gzip"]))
         for label, name, extra in runs:
             path = paths[name]
             d = wrk(base + path, args.duration, args.connections, args.threads,
@@ -205,7 +206,7 @@ http {{
             size = len(gzipped[name]) if extra else len(bodies[name])
             flag = "" if d["non2xx"] + n["non2xx"] == 0 else \
                 f"  (errors: dashboard {d['non2xx']}, nginx {n['non2xx']})"
-            print(f"{label.replace('/api/', '')[:34]:<35}{size / 1024:>9.0f}{d['rps']:>11.0f}"
+            print(f"{label[:34]:<35}{size / 1024:>9.0f}{d['rps']:>11.0f}"
                   f"{n['rps']:>10.0f}{ratio:>7.2f}{d['p99_ms']:>9.1f}{n['p99_ms']:>9.1f}{flag}")
         print("goals: ratio >= 0.5, dashboard p99 < 20 ms")
 

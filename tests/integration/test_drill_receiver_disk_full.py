@@ -17,7 +17,9 @@ Asserted, as a user would check it:
   - the agents end with every batch confirmed and none dropped;
   - the store is not corrupted: exactly RESULTS raw results (nothing lost, none
     stored twice), every series' rollups count exactly its raw results, every
-    value decodes, and the receiver exits cleanly.
+    value decodes, and the receiver exits cleanly;
+  - the alert history, a second RocksDB under the store and so on the same full
+    disk, keeps no RocksDB LOG file there (its log goes to the receiver's).
 
 Prints one "DRILL receiver_disk_full:" line with the measured outcome.
 """
@@ -96,16 +98,14 @@ def drill(s, mnt):
     store = os.path.join(mnt, "store")
     mport = free_port()
     # The alert history (receiver/health) is a second RocksDB, by default under
-    # the store. Its file logger aborts the receiver after a full disk (RocksDB
-    # 7.8's WritableFileWriter asserts once a LOG write failed with ENOSPC; the
-    # result store forwards RocksDB's log instead), so until its owner does the
-    # same it stays off the small disk here. MUTUO_DRILL_HISTORY_ON_SMALL_DISK=1
-    # puts it back, to check a fix.
-    history = [] if os.environ.get("MUTUO_DRILL_HISTORY_ON_SMALL_DISK") == "1" else [
-        "--alert-history-dir", os.path.join(s.dir, "alert-history")]
+    # the store, so it lives on the small disk too: it must neither abort the
+    # receiver there (RocksDB 7.8's file logger asserts once a LOG write failed
+    # with ENOSPC; both databases forward their log to the receiver's instead)
+    # nor keep it from exiting cleanly.
+    history = os.path.join(store, "alert-history")
     s.spawn("receiver", [s.program("receiver/mutuo-receiver"), "--broker", s.broker_uri,
                          "--token-file", s.token_file("receiver"), "--store", store,
-                         "--metrics-listen", f"127.0.0.1:{mport}", "--stats-every-s", "5", *history])
+                         "--metrics-listen", f"127.0.0.1:{mport}", "--stats-every-s", "5"])
     wait_until("receiver connected", lambda: "connected to" in read_log(s, "receiver"), 15)
 
     # A reader watching every confirmation the receiver publishes, with arrival times.
@@ -171,6 +171,9 @@ def drill(s, mnt):
     assert s.procs["receiver"].returncode == 0, "the receiver did not exit cleanly"
 
     found = check_store_exact(s, store, RESULTS)
+    assert os.path.isdir(history), f"no alert history at {history}"
+    assert not os.path.exists(os.path.join(history, "LOG")), \
+        "the alert history keeps a RocksDB LOG file on the full disk"
 
     print(f"DRILL receiver_disk_full: results sent={RESULTS} stored={found['raw_results']} "
           f"duplicated_in_store={found['raw_extra_seq']} lost={RESULTS - found['raw_results']}; "

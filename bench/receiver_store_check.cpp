@@ -11,6 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/store_encoding.h"
 #include "common/store_families.h"
 #include "common/store_layout.h"
 #include "common/store_rollup.h"
@@ -52,15 +53,34 @@ int main(int argc, char** argv) {
   uint64_t raw_total = 0, extra_seq = 0, bad = 0;
   {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, handles[store::kRawCf]));
+    std::vector<store::RawEntry> entries;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       auto k = store::parse_raw_key(it->key().ToStringView());
       if (!k) {
         ++bad;
         continue;
       }
-      ++raw_total;
-      if (k->seq > 0) ++extra_seq;
-      ++raw[store::series_key(k->series)];
+      if (!k->minute) {  // store format 1: one result per key
+        ++raw_total;
+        if (k->seq > 0) ++extra_seq;
+        ++raw[store::series_key(k->series)];
+        continue;
+      }
+      if (!store::decode_raw_minute(it->value().ToStringView(), &entries)) {
+        ++bad;
+        continue;
+      }
+      for (const auto& e : entries) {
+        ProbeResult r;
+        if (e.offset_ms >= static_cast<uint64_t>(store::kMinuteMs) ||
+            !store::decode_result(e.encoded, &r)) {
+          ++bad;
+          continue;
+        }
+        ++raw_total;
+        if (e.seq > 0) ++extra_seq;
+        ++raw[store::series_key(k->series)];
+      }
     }
   }
   auto sum_rollups = [&](store::Family f, std::map<std::string, uint64_t>& into) {

@@ -43,11 +43,14 @@ bool get_bytes(std::string_view* in, std::size_t n, std::string* out) {
 }  // namespace
 
 void put_varint(std::string& out, uint64_t v) {
+  char buf[10];  // one append instead of a capacity check per byte
+  std::size_t n = 0;
   while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
+  buf[n++] = static_cast<char>(v);
+  out.append(buf, n);
 }
 
 bool get_varint(std::string_view* in, uint64_t* v) {
@@ -180,6 +183,64 @@ Result<bool> decode_result(std::string_view in, ProbeResult* r) {
     r->cert_days_left = static_cast<double>(unzigzag(v)) / 1000.0;
   }
   if (!in.empty()) return Error{"stored result has trailing bytes"};
+  return true;
+}
+
+void append_raw_entry(std::string& out, uint64_t offset_ms, uint16_t seq,
+                      std::string_view encoded) {
+  put_varint(out, offset_ms);
+  put_varint(out, seq);
+  put_varint(out, encoded.size());
+  out.append(encoded);
+}
+
+bool decode_raw_minute(std::string_view value, std::vector<RawEntry>* out) {
+  out->clear();
+  if (value.empty() || value.front() != kRawMinuteFormat) return false;
+  value.remove_prefix(1);
+  while (!value.empty()) {
+    uint64_t offset = 0, seq = 0, size = 0;
+    if (!get_varint(&value, &offset) || !get_varint(&value, &seq) || !get_varint(&value, &size) ||
+        seq > 0xffff || size > value.size()) {
+      return false;
+    }
+    out->push_back({offset, static_cast<uint16_t>(seq), value.substr(0, size)});
+    value.remove_prefix(size);
+  }
+  return true;
+}
+
+bool merge_raw_minutes(const std::vector<std::string_view>& values, std::string* out) {
+  struct Tagged {
+    RawEntry e;
+    std::size_t from;  // index in `values`: the newest wins
+  };
+  std::vector<Tagged> all;
+  std::vector<RawEntry> entries;
+  std::size_t total = 1;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!decode_raw_minute(values[i], &entries)) return false;
+    for (const RawEntry& e : entries) all.push_back({e, i});
+    total += values[i].size();
+  }
+  auto before = [](const Tagged& x, const Tagged& y) {
+    if (x.e.offset_ms != y.e.offset_ms) return x.e.offset_ms < y.e.offset_ms;
+    if (x.e.seq != y.e.seq) return x.e.seq < y.e.seq;
+    return x.from < y.from;
+  };
+  // Usually already in order: operands of successive writes follow in time.
+  if (!std::is_sorted(all.begin(), all.end(), before)) std::sort(all.begin(), all.end(), before);
+  std::string merged;
+  merged.reserve(total);
+  merged.push_back(kRawMinuteFormat);
+  for (std::size_t k = 0; k < all.size(); ++k) {
+    if (k + 1 < all.size() && all[k + 1].e.offset_ms == all[k].e.offset_ms &&
+        all[k + 1].e.seq == all[k].e.seq) {
+      continue;  // a newer value holds the same result
+    }
+    append_raw_entry(merged, all[k].e.offset_ms, all[k].e.seq, all[k].e.encoded);
+  }
+  *out = std::move(merged);
   return true;
 }
 

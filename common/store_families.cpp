@@ -5,9 +5,11 @@
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/table.h>
+#include <rocksdb/write_buffer_manager.h>
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/store_encoding.h"
 #include "common/store_layout.h"
 #include "common/store_rollup.h"
 
@@ -39,6 +41,38 @@ class RollupMergeOperator : public rocksdb::AssociativeMergeOperator {
     return true;
   }
   const char* Name() const override { return "mutuo.RollupMerge"; }
+};
+
+// Folds raw minute values (store format 2): one result per (ts, seq), the
+// newest written (merge_raw_minutes). Format-1 raw keys never get operands.
+class RawMinuteMergeOperator : public rocksdb::MergeOperator {
+ public:
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    std::vector<std::string_view> values;
+    values.reserve(in.operand_list.size() + 1);
+    if (in.existing_value) values.push_back(in.existing_value->ToStringView());
+    for (const auto& op : in.operand_list) values.push_back(op.ToStringView());
+    if (merge_raw_minutes(values, &out->new_value)) return true;
+    // A value that does not decode (it never should): keep what does, so one
+    // bad operand does not fail every read of the minute.
+    spdlog::error("raw minute merge skipped an undecodable value");
+    std::vector<std::string_view> good;
+    std::vector<RawEntry> ignored;
+    for (auto v : values) {
+      if (decode_raw_minute(v, &ignored)) good.push_back(v);
+    }
+    if (good.empty()) good.push_back(std::string_view(&kRawMinuteFormat, 1));
+    return merge_raw_minutes(good, &out->new_value);
+  }
+  bool PartialMergeMulti(const rocksdb::Slice& /*key*/,
+                         const std::deque<rocksdb::Slice>& operand_list, std::string* new_value,
+                         rocksdb::Logger* /*logger*/) const override {
+    std::vector<std::string_view> values;
+    values.reserve(operand_list.size());
+    for (const auto& op : operand_list) values.push_back(op.ToStringView());
+    return merge_raw_minutes(values, new_value);  // false: RocksDB keeps the operands
+  }
+  const char* Name() const override { return "mutuo.RawMinuteMerge"; }
 };
 
 enum class AgeFrom { kRawKey, kRollupKey, kValue };
@@ -108,6 +142,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> family_descriptors(const FamilyConf
   raw.compaction_filter_factory =
       std::make_shared<RetentionFilterFactory>(AgeFrom::kRawKey, config.retention.raw_ms, now);
   raw.periodic_compaction_seconds = kDay;
+  raw.merge_operator = std::make_shared<RawMinuteMergeOperator>();
   if (config.primary) raw.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
 
   auto latest = family_options(4 * 1024, true);
@@ -138,8 +173,11 @@ std::vector<rocksdb::ColumnFamilyDescriptor> family_descriptors(const FamilyConf
           {kBatchesFamily, batches}};
 }
 
-rocksdb::DBOptions primary_db_options() {
+rocksdb::DBOptions primary_db_options(std::size_t write_buffer_bytes) {
   rocksdb::DBOptions o;
+  if (write_buffer_bytes > 0) {
+    o.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(write_buffer_bytes);
+  }
   o.create_if_missing = true;
   o.create_missing_column_families = true;
   o.max_open_files = -1;  // lets dashboards open this store as secondaries

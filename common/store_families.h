@@ -45,7 +45,15 @@ inline constexpr std::size_t kFamilyCount = 6;
 
 std::vector<rocksdb::ColumnFamilyDescriptor> family_descriptors(const FamilyConfig& config);
 
-// Database-wide options for the primary (the receiver).
-rocksdb::DBOptions primary_db_options();
+// Memory all column families' write buffers (memtables) may take together,
+// by default: one RocksDB WriteBufferManager shared by every family, which
+// flushes the oldest memtable once the total nears this. Without it each of the
+// five families could grow two 64 MiB memtables.
+inline constexpr std::size_t kDefaultWriteBufferBytes = std::size_t{128} << 20;
+
+// Database-wide options for the primary (the receiver); `write_buffer_bytes`
+// caps the memtables of all families together (0: no cap beyond RocksDB's
+// per-family limits).
+rocksdb::DBOptions primary_db_options(std::size_t write_buffer_bytes = kDefaultWriteBufferBytes);
 
 }  // namespace mutuo::store

@@ -3,7 +3,10 @@
 namespace mutuo::store {
 
 void put_big_endian(std::string& out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char buf[8];
+  for (int i = bytes - 1; i >= 0; --i)
+    buf[bytes - 1 - i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  out.append(buf, static_cast<std::size_t>(bytes));
 }
 
 uint64_t get_big_endian(std::string_view in, int bytes) {
@@ -46,14 +49,36 @@ std::string raw_key(const SeriesId& s, int64_t ts_ms, uint16_t seq) {
   return k;
 }
 
+namespace {
+
+// Where a raw key's series key ends: at its third 0x00 (ids never hold one, and
+// the series key holds two). npos when there is none.
+std::size_t raw_series_end(std::string_view key) {
+  std::size_t at = 0;
+  for (int i = 0; i < 3; ++i) {
+    at = key.find('\0', i == 0 ? 0 : at + 1);
+    if (at == std::string_view::npos) return at;
+  }
+  return at;
+}
+
+}  // namespace
+
+std::string raw_minute_key(const SeriesId& s, int64_t minute_start_ms) {
+  return rollup_key(s, minute_start_ms);
+}
+
 std::optional<RawKey> parse_raw_key(std::string_view key) {
-  constexpr std::size_t kSuffix = 1 + 8 + 2;
-  if (key.size() <= kSuffix || key[key.size() - kSuffix] != '\0') return std::nullopt;
-  auto series = parse_series_key(key.substr(0, key.size() - kSuffix));
+  const std::size_t end = raw_series_end(key);
+  if (end == std::string_view::npos) return std::nullopt;
+  const std::size_t tail = key.size() - end - 1;
+  if (tail != 10 && tail != 8) return std::nullopt;
+  auto series = parse_series_key(key.substr(0, end));
   if (!series) return std::nullopt;
-  std::string_view tail = key.substr(key.size() - 10);
-  return RawKey{*series, static_cast<int64_t>(get_big_endian(tail, 8)),
-                static_cast<uint16_t>(get_big_endian(tail.substr(8), 2))};
+  std::string_view t = key.substr(end + 1);
+  RawKey k{*series, static_cast<int64_t>(get_big_endian(t, 8)), 0, tail == 8};
+  if (tail == 10) k.seq = static_cast<uint16_t>(get_big_endian(t.substr(8), 2));
+  return k;
 }
 
 int64_t bucket_start(Tier tier, int64_t ts_ms) {
@@ -86,9 +111,13 @@ std::string batch_key(std::string_view agent, uint64_t batch) {
 }
 
 std::optional<int64_t> key_timestamp(std::string_view key, bool raw) {
-  const std::size_t tail = raw ? 10 : 8;
-  if (key.size() < tail + 1) return std::nullopt;
-  return static_cast<int64_t>(get_big_endian(key.substr(key.size() - tail), 8));
+  if (raw) {  // either form: the 8 bytes after the series key's end
+    const std::size_t end = raw_series_end(key);
+    if (end == std::string_view::npos || key.size() - end - 1 < 8) return std::nullopt;
+    return static_cast<int64_t>(get_big_endian(key.substr(end + 1), 8));
+  }
+  if (key.size() < 9) return std::nullopt;
+  return static_cast<int64_t>(get_big_endian(key.substr(key.size() - 8), 8));
 }
 
 }  // namespace mutuo::store

@@ -3,7 +3,9 @@
 #include <rocksdb/db.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 
 #include "common/store_encoding.h"
 #include "common/store_families.h"
@@ -92,20 +94,44 @@ std::vector<StoredResult> StoreReader::matrix(const std::string& probe) const {
 std::vector<ProbeResult> StoreReader::range(const SeriesId& series, int64_t from_ms, int64_t to_ms,
                                             std::size_t limit) const {
   std::vector<ProbeResult> out;
-  std::string start = raw_key(series, from_ms, 0);
-  std::string end = raw_key(series, to_ms, 0);
+  if (limit == 0 || from_ms >= to_ms) return out;
+  // Format-2 keys (one per minute) start at the minute holding from_ms; format-1
+  // keys (one per result, an older store) sort among them by their ts.
+  std::string start = raw_minute_key(series, bucket_start(Tier::kMinute, from_ms));
+  std::string end = raw_minute_key(series, to_ms);
   rocksdb::ReadOptions ro;
   rocksdb::Slice upper(end);
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kRawCf]));
-  for (it->Seek(start); it->Valid() && out.size() < limit; it->Next()) {
+  std::vector<RawEntry> entries;
+  int64_t newest = std::numeric_limits<int64_t>::min();
+  bool ordered = true;
+  for (it->Seek(start); it->Valid(); it->Next()) {
     auto key = parse_raw_key(it->key().ToStringView());
     if (!key) continue;
-    ProbeResult r;
-    if (decode_stored(series, key->ts_ms, it->value().ToStringView(), &r)) {
+    // Every later key holds results at or after its own ts: once `limit`
+    // results older than that are in hand, none of them can be wanted.
+    if (out.size() >= limit && key->ts_ms > newest) break;
+    auto add = [&](int64_t ts, std::string_view value) {
+      if (ts < from_ms || ts >= to_ms) return;
+      ProbeResult r;
+      if (!decode_stored(series, ts, value, &r)) return;
+      if (ts < newest) ordered = false;
+      newest = std::max(newest, ts);
       out.push_back(std::move(r));
+    };
+    if (!key->minute) {
+      add(key->ts_ms, it->value().ToStringView());
+    } else if (decode_raw_minute(it->value().ToStringView(), &entries)) {
+      for (const RawEntry& e : entries)
+        add(key->ts_ms + static_cast<int64_t>(e.offset_ms), e.encoded);
     }
   }
+  if (!ordered) {
+    std::stable_sort(out.begin(), out.end(),
+                     [](const ProbeResult& x, const ProbeResult& y) { return x.ts_ms < y.ts_ms; });
+  }
+  if (out.size() > limit) out.resize(limit);
   return out;
 }
 

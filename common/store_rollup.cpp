@@ -1,6 +1,7 @@
 #include "common/store_rollup.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 
@@ -77,6 +78,37 @@ void LogHistogram::add_sorted(const std::vector<uint64_t>& sorted) {
     }
   }
   more.total_ = sorted.size();
+  if (counts_.empty()) {
+    *this = std::move(more);
+  } else {
+    merge(more);
+  }
+}
+
+void LogHistogram::add_unsorted(std::vector<uint64_t>* values) {
+  if (values->size() < 48) {  // a sort beats a sweep over the buckets
+    std::sort(values->begin(), values->end());
+    add_sorted(*values);
+    return;
+  }
+  // One count per bucket in a dense table, then one sweep from the lowest to
+  // the highest bucket seen (a minute's values span a few dozen buckets).
+  thread_local std::array<uint32_t, kMaxBucket + 1> dense{};
+  int lo = kMaxBucket, hi = 0;
+  for (uint64_t v : *values) {
+    const int b = bucket_of(v);
+    ++dense[static_cast<std::size_t>(b)];
+    lo = std::min(lo, b);
+    hi = std::max(hi, b);
+  }
+  LogHistogram more;
+  for (int b = lo; b <= hi; ++b) {
+    uint32_t& n = dense[static_cast<std::size_t>(b)];
+    if (n == 0) continue;
+    more.counts_.emplace_back(b, n);
+    n = 0;
+  }
+  more.total_ = values->size();
   if (counts_.empty()) {
     *this = std::move(more);
   } else {
@@ -180,8 +212,7 @@ Rollup Rollup::of(const RollupSample* samples, std::size_t n, std::vector<uint64
     r.recv += s.recv;
     if (s.failed) ++r.failed;
   }
-  std::sort(scratch->begin(), scratch->end());
-  r.histogram.add_sorted(*scratch);
+  r.histogram.add_unsorted(scratch);
   return r;
 }
 

@@ -46,6 +46,8 @@ class LogHistogram {
 
   // Adds values given in ascending order (REQUIRES: sorted), in one pass.
   void add_sorted(const std::vector<uint64_t>& sorted);
+  // Adds values in any order; may reorder `*values`.
+  void add_unsorted(std::vector<uint64_t>* values);
 
   void encode(std::string& out) const;
   bool decode(std::string_view* in);  // advances *in; false on bad input

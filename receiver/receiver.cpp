@@ -62,6 +62,7 @@ Receiver::Receiver(ReceiverConfig config, StoreWriter& store, AckSink ack,
                                         "Results per store write",
                                         {64, 256, 1024, 4096, 16384, 65536})) {
   writer_ = std::thread([this] { write_loop(); });
+  committer_ = std::thread([this] { commit_loop(); });
   sender_ = std::thread([this] { send_loop(); });
   for (std::size_t i = 0; i < config_.decode_threads; ++i) {
     decoders_.emplace_back([this] { decode_loop(); });
@@ -85,6 +86,12 @@ void Receiver::close() {
   queue_cv_.notify_all();
   space_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(mu_);
+    assembler_done_ = true;
+  }
+  commit_cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
   {
     std::lock_guard lock(mu_);
     writer_done_ = true;
@@ -234,9 +241,8 @@ void Receiver::accept(const MqttMessage& m) {
 }
 
 void Receiver::write_loop() {
-  std::vector<Queued> group;
   for (;;) {
-    group.clear();
+    std::vector<Queued> group;
     {
       std::unique_lock lock(mu_);
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -254,40 +260,77 @@ void Receiver::write_loop() {
       queue_results_.set(static_cast<double>(queued_results_));
     }
     space_cv_.notify_all();
-    write_group(group);
-    {
+    std::vector<const IncomingBatch*> batches;
+    batches.reserve(group.size());
+    std::size_t results = 0;
+    for (const auto& q : group) {
+      batches.push_back(&q.batch);
+      results += q.batch.results.size();
+    }
+    group_results_.observe(static_cast<double>(results));
+    auto assembled = store_.assemble(batches);
+    if (!assembled) {
+      store_failed(group.size(), assembled.error());
       std::lock_guard lock(mu_);
       writing_ = false;
+    } else {
+      // At most one write waits for the committer; while it does, the queue
+      // fills and the next group grows.
+      std::unique_lock lock(mu_);
+      space_cv_.wait(lock, [&] { return !assembled_.has_value(); });
+      assembled_ = Assembled{std::move(group), std::move(assembled).value()};
+      writing_ = false;
+    }
+    commit_cv_.notify_one();
+    space_cv_.notify_all();
+  }
+}
+
+void Receiver::commit_loop() {
+  for (;;) {
+    Assembled a;
+    {
+      std::unique_lock lock(mu_);
+      commit_cv_.wait(lock, [&] { return assembler_done_ || assembled_.has_value(); });
+      if (!assembled_) return;  // the writer is done and everything is committed
+      a = std::move(*assembled_);
+      assembled_.reset();
+      committing_ = true;
+    }
+    space_cv_.notify_all();  // the writer may hand over the next write
+    const auto t0 = std::chrono::steady_clock::now();
+    auto written = store_.commit(*a.write);
+    write_seconds_.observe(Seconds(std::chrono::steady_clock::now() - t0).count());
+    a.write.reset();
+    finish_group(a.group, written);
+    {
+      std::lock_guard lock(mu_);
+      committing_ = false;
     }
     space_cv_.notify_all();
   }
 }
 
-void Receiver::write_group(std::vector<Queued>& group) {
-  std::vector<const IncomingBatch*> batches;
-  batches.reserve(group.size());
-  std::size_t results = 0;
-  for (const auto& q : group) {
-    batches.push_back(&q.batch);
-    results += q.batch.results.size();
-  }
-  group_results_.observe(static_cast<double>(results));
-  const auto t0 = std::chrono::steady_clock::now();
-  auto written = store_.write_batches(batches);
-  const auto t1 = std::chrono::steady_clock::now();
-  write_seconds_.observe(Seconds(t1 - t0).count());
-  if (!written) {
-    // Not confirmed: the agents resend these batches later.
-    spdlog::error("{} batches not stored: {}", group.size(), written.error());
+void Receiver::store_failed(std::size_t batches, const std::string& error) {
+  // Not confirmed: the agents resend these batches later.
+  {
     std::lock_guard lock(mu_);
-    rejected_["store_error"] += group.size();
-    registry_
-        .counter("mutuo_receiver_rejected_batches_total",
-                 "Messages rejected whole (not stored, not confirmed), by reason",
-                 {{"reason", "store_error"}})
-        .inc(group.size());
-    return;
+    rejected_["store_error"] += batches;
   }
+  registry_
+      .counter("mutuo_receiver_rejected_batches_total",
+               "Messages rejected whole (not stored, not confirmed), by reason",
+               {{"reason", "store_error"}})
+      .inc(batches);
+  uint64_t suppressed = 0;
+  if (store_log_limiter_.allow(&suppressed)) {
+    spdlog::error("{} batches not stored: {}{}", batches, error,
+                  suppressed ? fmt::format(" ({} more failed writes not logged)", suppressed) : "");
+  }
+}
+
+void Receiver::finish_group(std::vector<Queued>& group, const Result<std::vector<bool>>& written) {
+  if (!written) return store_failed(group.size(), written.error());
   std::map<std::string, std::vector<uint64_t>> by_agent;
   uint64_t stored_results = 0, fresh = 0;
   for (std::size_t i = 0; i < group.size(); ++i) {
@@ -345,8 +388,8 @@ ReceiverStats Receiver::stats() const {
 bool Receiver::flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   return space_cv_.wait_for(lock, timeout, [&] {
-    return intake_.empty() && decoding_ == 0 && queue_.empty() && !writing_ && outgoing_.empty() &&
-           !sending_;
+    return intake_.empty() && decoding_ == 0 && queue_.empty() && !writing_ &&
+           !assembled_.has_value() && !committing_ && outgoing_.empty() && !sending_;
   });
 }
 

@@ -4,11 +4,13 @@
 // Pipeline: handle() runs on the MQTT callback thread and queues the message;
 // decode_threads workers decode and validate batches (JSON decoding is the
 // costliest step, so it runs on every core) and queue them for the store. One
-// writer thread takes everything queued (up to
-// max_group_results), writes it to the store in one atomic, WAL-synced RocksDB
-// write, and only then publishes the confirmations, one message per agent with
-// all its batch numbers in that write. While it writes, the next batches are
-// decoded and queue up, so groups grow with load. When the queues are full,
+// writer thread takes everything queued (up to max_group_results) and puts it
+// together as one atomic RocksDB write (StoreWriter::assemble); a committer
+// thread writes it, WAL-synced, and only then publishes the confirmations, one
+// message per agent with all its batch numbers in that write. The writer puts
+// the next write together while the committer writes the previous one (at most
+// one write waits between them), and meanwhile the next batches are decoded
+// and queue up, so groups grow with load. When the queues are full,
 // handle() waits: the broker keeps the rest (and the agents their buffers).
 // Confirmations may therefore come in another order than the batches arrived.
 // The writer hands confirmations to a sender thread and never calls MQTT
@@ -36,7 +38,9 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -78,7 +82,7 @@ class Receiver {
   ~Receiver();  // close()
 
   // Receives every newly stored batch (its results as stored: the time window
-  // applied), on the writer thread after its confirmation is queued; a resend
+  // applied), on the committer thread after its confirmation is queued; a resend
   // of a stored batch is not passed again. For the health engine, which thus
   // needs no decoding of its own. Must not block. Set it before the first
   // handle() call; any thread.
@@ -100,15 +104,21 @@ class Receiver {
               uint64_t results = 0);
   void accept(const MqttMessage& message);  // decode, validate, queue for the writer
   void decode_loop();
-  void write_loop();
+  void write_loop();   // the writer: assembles writes
+  void commit_loop();  // the committer: writes them and confirms
   void send_loop();
-  void write_group(std::vector<Queued>& group);
+  void store_failed(std::size_t batches, const std::string& error);
+  // Counts, confirms and hands on what `written` (the commit's outcome) stored.
+  void finish_group(std::vector<Queued>& group, const Result<std::vector<bool>>& written);
 
   const ReceiverConfig config_;
   StoreWriter& store_;
   AckSink ack_;
   metrics::Registry& registry_;
   LogLimiter log_limiter_{10, std::chrono::seconds(10)};
+  // Failed store writes (e.g. a full disk refuses every write): a few lines per
+  // 10 s, each saying how many were not logged.
+  LogLimiter store_log_limiter_{3, std::chrono::seconds(10)};
 
   metrics::Counter& stored_batches_;
   metrics::Counter& duplicate_batches_;
@@ -135,6 +145,15 @@ class Receiver {
   std::condition_variable intake_cv_;         // decoders: something to decode or closing
   std::vector<std::thread> decoders_;
   std::thread writer_;
+  struct Assembled {
+    std::vector<Queued> group;
+    std::unique_ptr<AssembledWrite> write;
+  };
+  std::optional<Assembled> assembled_;  // guarded by mu_: put together, waiting for the committer
+  bool committing_ = false;             // guarded by mu_
+  bool assembler_done_ = false;         // guarded by mu_
+  std::condition_variable commit_cv_;   // committer: a write to commit or the writer done
+  std::thread committer_;
   std::deque<MqttMessage> outgoing_;     // guarded by mu_: confirmations to publish
   bool writer_done_ = false;             // guarded by mu_
   bool sending_ = false;                 // guarded by mu_

@@ -71,6 +71,13 @@ void add_store_metrics(metrics::Registry& registry, const StoreWriter& store,
         out += metrics::sample(name, {}, static_cast<double>(*v));
       }
     };
+    if (store.write_buffer_limit() > 0) {
+      out +=
+          "# HELP mutuo_store_write_buffer_limit_bytes Memtable bytes all families may take "
+          "together (--write-buffer-mb)\n# TYPE mutuo_store_write_buffer_limit_bytes gauge\n";
+      out += metrics::sample("mutuo_store_write_buffer_limit_bytes", {},
+                             static_cast<double>(store.write_buffer_limit()));
+    }
     db_metric("mutuo_store_running_compactions", "Compactions running now",
               "rocksdb.num-running-compactions");
     db_metric("mutuo_store_write_stopped",

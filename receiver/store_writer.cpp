@@ -23,22 +23,15 @@ using store::Family;
 
 namespace {
 
-// Writes are refused while less than this is free on the store's filesystem
-// (docs/hardening.md, "Fault drills: receiver disk full"). Debian's RocksDB 7.8
-// aborts on an assertion once a write-ahead-log append has failed with ENOSPC,
-// and a memtable flush needs room, so the writer stops short of a full disk: the
-// batches are not confirmed (the agents keep and resend them) and writing
-// resumes by itself once space returns.
-constexpr uint64_t kMinFreeBytes = uint64_t{64} << 20;
-
-// The refusal, when the filesystem holding `dir` has less than kMinFreeBytes free.
-std::optional<std::string> disk_full(const std::string& dir) {
+// The refusal, when the filesystem holding `dir` has less than `min_free`
+// bytes free (see StoreWriterOptions::min_free_bytes).
+std::optional<std::string> disk_full(const std::string& dir, uint64_t min_free) {
   struct statvfs st {};
   if (statvfs(dir.c_str(), &st) != 0) return std::nullopt;
   const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
-  if (free >= kMinFreeBytes) return std::nullopt;
+  if (free >= min_free) return std::nullopt;
   return "disk full: " + std::to_string(free >> 20) + " MiB free for the store " + dir +
-         ", under the " + std::to_string(kMinFreeBytes >> 20) +
+         ", under the " + std::to_string(min_free >> 20) +
          " MiB kept free; not written, not confirmed, until space returns";
 }
 
@@ -64,10 +57,11 @@ Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const std::string& dir,
   std::unique_ptr<StoreWriter> w(new StoreWriter());
   w->options_ = std::move(options);
   w->options_.families.primary = true;
+  w->min_free_bytes_ = w->options_.min_free_bytes;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);  // RocksDB creates only the last level
   rocksdb::DB* db = nullptr;
-  rocksdb::DBOptions db_options = store::primary_db_options();
+  rocksdb::DBOptions db_options = store::primary_db_options(w->options_.write_buffer_bytes);
   db_options.info_log = std::make_shared<ForwardingLogger>();
   rocksdb::Status s = rocksdb::DB::Open(
       db_options, dir, store::family_descriptors(w->options_.families), &w->handles_, &db);
@@ -104,46 +98,51 @@ void append_series_key(std::string& out, const std::string& observer, const Prob
   out.append(r.probe);
 }
 
-// One series' share of a write: its key, its newest result and its results'
-// rollup contributions, folded into minute and hour rollups at the end.
+// One result's raw entry, pointing into its batch's arena.
+struct RawRef {
+  int64_t ts_ms;
+  uint16_t seq;
+  const char* value;
+  uint32_t size;
+};
+
+// One series' share of a write: its key, its newest result, its results' raw
+// entries and rollup contributions, folded into one raw minute value per
+// minute and minute and hour rollups at the end.
 struct SeriesWrite {
   std::string_view key;
   int64_t newest_ts = std::numeric_limits<int64_t>::min();
   const ProbeResult* newest = nullptr;
+  std::vector<RawRef> raws;
   std::vector<store::RollupSample> samples;
 };
 
-constexpr std::size_t kRawKeySuffix = 1 + 8 + 2;  // 0x00, ts, seq
-
 }  // namespace
 
-// Each result's raw key (with seq 0) and value go to the arena first; one sort
-// of the results by (series key, ts, position) then groups them by series,
-// gives each run of equal series and ts its seqs (patched into the keys) and
-// orders each series' rollup samples by time.
+// Each result's series key and value go to the arena first; one sort of the
+// results by (series key, ts, position) then groups them by series, gives each
+// run of equal series and ts its seqs and orders each series' results by time.
 void prepare(IncomingBatch* b) {
   PreparedBatch& p = b->prepared;
   const std::size_t n = b->results.size();
+  struct Placed {
+    uint32_t key_at, key_size, value_at, value_size;
+  };
+  std::vector<Placed> placed(n);
   p.arena.clear();
-  p.arena.reserve(n * 48);
-  p.raw.clear();
-  p.raw.reserve(n);
-  for (const ProbeResult& r : b->results) {
-    PreparedBatch::Raw e{};
+  p.arena.reserve(n * 40);
+  for (std::size_t i = 0; i < n; ++i) {
+    const ProbeResult& r = b->results[i];
+    Placed& e = placed[i];
     e.key_at = static_cast<uint32_t>(p.arena.size());
     append_series_key(p.arena, b->agent, r);
-    p.arena.push_back('\0');
-    store::put_big_endian(p.arena, static_cast<uint64_t>(r.ts_ms), 8);
-    store::put_big_endian(p.arena, 0, 2);
     e.key_size = static_cast<uint32_t>(p.arena.size() - e.key_at);
     e.value_at = static_cast<uint32_t>(p.arena.size());
     store::encode_result(r, p.arena);
     e.value_size = static_cast<uint32_t>(p.arena.size() - e.value_at);
-    p.raw.push_back(e);
   }
   auto series_of = [&](uint32_t i) {
-    const PreparedBatch::Raw& e = p.raw[i];
-    return std::string_view(p.arena.data() + e.key_at, e.key_size - kRawKeySuffix);
+    return std::string_view(p.arena.data() + placed[i].key_at, placed[i].key_size);
   };
   std::vector<uint32_t> order(n);
   for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
@@ -154,6 +153,8 @@ void prepare(IncomingBatch* b) {
     }
     return x < y;
   });
+  p.raw.clear();
+  p.raw.reserve(n);
   p.series.clear();
   p.samples.clear();
   p.samples.reserve(n);
@@ -161,41 +162,102 @@ void prepare(IncomingBatch* b) {
   for (std::size_t k = 0; k < n; ++k) {
     const uint32_t i = order[k];
     if (k == 0 || series_of(order[k - 1]) != series_of(i)) {
-      p.series.push_back({p.raw[i].key_at, static_cast<uint32_t>(p.raw[i].key_size - kRawKeySuffix),
-                          static_cast<uint32_t>(p.samples.size()), 0, i});
+      p.series.push_back(
+          {placed[i].key_at, placed[i].key_size, static_cast<uint32_t>(p.samples.size()), 0, i});
       seq = 0;
     } else if (b->results[order[k - 1]].ts_ms == b->results[i].ts_ms) {
       ++seq;  // results of one batch sharing series and ts: seq 0, 1, ... in batch order
-      char* at = p.arena.data() + p.raw[i].key_at + p.raw[i].key_size - 2;
-      at[0] = static_cast<char>(seq >> 8);
-      at[1] = static_cast<char>(seq & 0xff);
     } else {
       seq = 0;
     }
     PreparedBatch::Series& s = p.series.back();
     ++s.samples;
     s.newest = i;
+    p.raw.push_back({b->results[i].ts_ms, placed[i].value_at, placed[i].value_size, seq});
     p.samples.push_back(store::RollupSample::of(b->results[i]));
   }
   b->is_prepared = true;
 }
 
-// Per result: one raw Put (prepared by prepare()). Per series and bucket
-// touched by the whole write: one minute and one hour merge operand (the
-// results are folded in memory first), and one latest Put per series. Merges
-// and latest values are added in key order.
-Result<std::vector<bool>> StoreWriter::write_group(const std::vector<const IncomingBatch*>& batches,
-                                                   bool use_ledger) {
+// Per series and minute touched by the whole write: one raw merge operand
+// holding that minute's results (raw minute, common/store_encoding.h); per
+// series and bucket: one minute and one hour rollup merge operand (the
+// results are folded in memory first); one latest Put per series. Merges and
+// latest values are added in key order.
+Result<std::unique_ptr<AssembledWrite>> StoreWriter::assemble_group(
+    const std::vector<const IncomingBatch*>& batches, bool use_ledger) {
+  auto w = std::make_unique<AssembledWrite>();
+  {
+    std::lock_guard lock(mu_);
+    w->failures_seen = failures_;
+  }
+  if (w->failures_seen != failures_cleared_) {
+    latest_ts_.clear();  // it may hold the ts of a write that failed
+    failures_cleared_ = w->failures_seen;
+  }
   std::size_t total = 0;
   for (const IncomingBatch* b : batches) total += b->results.size();
-  rocksdb::WriteBatch wb(64 * total + 1024);
-  std::vector<bool> fresh(batches.size(), true);
-  std::set<std::pair<std::string_view, uint64_t>> in_group;
+  w->batch = rocksdb::WriteBatch(64 * total + 1024);
+  rocksdb::WriteBatch& wb = w->batch;
+  w->fresh.assign(batches.size(), true);
   std::unordered_map<std::string_view, uint32_t> series_index;  // key -> position in `series`
   std::vector<SeriesWrite> series;
   const int64_t now = now_ms();
   std::string stamp;
   store::put_big_endian(stamp, static_cast<uint64_t>(now), 8);
+
+  if (use_ledger) {
+    // In flight first, then the ledger: a key not in flight now is either
+    // committed (and in the ledger) or new, as only assembly adds keys.
+    std::vector<std::string> keys(batches.size());
+    std::vector<std::size_t> ask;  // positions to look up in the ledger
+    {
+      std::lock_guard lock(mu_);
+      for (std::size_t i = 0; i < batches.size(); ++i) {
+        keys[i] = store::batch_key(batches[i]->agent, batches[i]->batch);
+        if (!in_flight_.insert(keys[i]).second) {
+          w->fresh[i] = false;  // in flight, or given twice
+        } else {
+          ask.push_back(i);
+        }
+      }
+    }
+    std::vector<rocksdb::Slice> slices;
+    slices.reserve(ask.size());
+    for (std::size_t i : ask) slices.emplace_back(keys[i]);
+    std::vector<rocksdb::PinnableSlice> values(ask.size());
+    std::vector<rocksdb::Status> statuses(ask.size());
+    if (!ask.empty()) {
+      db_->MultiGet(rocksdb::ReadOptions(), handles_[store::kBatchesCf], ask.size(), slices.data(),
+                    values.data(), statuses.data());
+    }
+    std::optional<std::string> failed;
+    {
+      std::lock_guard lock(mu_);
+      for (std::size_t k = 0; k < ask.size(); ++k) {
+        const std::size_t i = ask[k];
+        if (statuses[k].ok()) {
+          w->fresh[i] = false;  // stored before
+        } else if (!statuses[k].IsNotFound()) {
+          failed = "store read failed: " + statuses[k].ToString();
+        }
+        if (!w->fresh[i] || failed) {
+          in_flight_.erase(keys[i]);
+        }
+      }
+      if (failed) {
+        for (std::size_t i = 0; i < batches.size(); ++i) {
+          if (w->fresh[i]) in_flight_.erase(keys[i]);
+        }
+        return Error{*failed};
+      }
+    }
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      if (!w->fresh[i]) continue;
+      wb.Put(handles_[store::kBatchesCf], keys[i], stamp);
+      w->ledger_keys.push_back(std::move(keys[i]));
+    }
+  }
 
   std::vector<IncomingBatch> unprepared;  // local copies of batches given without prepare()
   for (const IncomingBatch* b : batches) {
@@ -213,33 +275,21 @@ Result<std::vector<bool>> StoreWriter::write_group(const std::vector<const Incom
       prepare(&local);
       p = &local.prepared;
     }
-    if (use_ledger) {
-      if (!in_group.emplace(b.agent, b.batch).second) {
-        fresh[i] = false;
-        continue;
-      }
-      std::string lk = store::batch_key(b.agent, b.batch);
-      std::string ignored;
-      rocksdb::Status s =
-          db_->Get(rocksdb::ReadOptions(), handles_[store::kBatchesCf], lk, &ignored);
-      if (s.ok()) {
-        fresh[i] = false;
-        continue;
-      }
-      if (!s.IsNotFound()) return Error{"store read failed: " + s.ToString()};
-      wb.Put(handles_[store::kBatchesCf], lk, stamp);
-    }
-    for (const PreparedBatch::Raw& e : p->raw) {
-      wb.Put(handles_[store::kRawCf], rocksdb::Slice(p->arena.data() + e.key_at, e.key_size),
-             rocksdb::Slice(p->arena.data() + e.value_at, e.value_size));
-    }
+    if (!w->fresh[i]) continue;
+    w->results += b.results.size();
     for (const PreparedBatch::Series& s : p->series) {
       auto [it, inserted] =
           series_index.try_emplace(p->key(s), static_cast<uint32_t>(series.size()));
-      if (inserted) series.push_back({p->key(s), std::numeric_limits<int64_t>::min(), nullptr, {}});
+      if (inserted) {
+        series.push_back({p->key(s), std::numeric_limits<int64_t>::min(), nullptr, {}, {}});
+      }
       SeriesWrite& sw = series[it->second];
       const auto first = p->samples.begin() + s.first_sample;
       sw.samples.insert(sw.samples.end(), first, first + s.samples);
+      for (uint32_t k = s.first_sample; k < s.first_sample + s.samples; ++k) {
+        const PreparedBatch::Raw& e = p->raw[k];
+        sw.raws.push_back({e.ts_ms, e.seq, p->arena.data() + e.value_at, e.value_size});
+      }
       const ProbeResult& newest = b.results[s.newest];
       if (sw.newest == nullptr || sw.newest_ts <= newest.ts_ms) {
         sw.newest_ts = newest.ts_ms;
@@ -254,62 +304,134 @@ Result<std::vector<bool>> StoreWriter::write_group(const std::vector<const Incom
   std::sort(ordered.begin(), ordered.end(),
             [](const SeriesWrite* x, const SeriesWrite* y) { return x->key < y->key; });
   std::vector<uint64_t> scratch;
-  auto merge_rollups = [&](store::Family family, store::Tier tier, const SeriesWrite& sw) {
-    // samples are sorted by ts: each bucket is one run of them
-    const auto& ss = sw.samples;
-    for (std::size_t at = 0; at < ss.size();) {
-      const int64_t start = store::bucket_start(tier, ss[at].ts_ms);
-      std::size_t end = at + 1;
-      while (end < ss.size() && store::bucket_start(tier, ss[end].ts_ms) == start) ++end;
-      key.assign(sw.key);
-      key.push_back('\0');
-      store::put_big_endian(key, static_cast<uint64_t>(start), 8);
-      wb.Merge(handles_[family], key,
-               store::Rollup::of(ss.data() + at, end - at, &scratch).encode());
+  auto bucket_key = [&](const SeriesWrite& sw, int64_t start) {
+    key.assign(sw.key);
+    key.push_back('\0');
+    store::put_big_endian(key, static_cast<uint64_t>(start), 8);
+    return rocksdb::Slice(key);
+  };
+  // Per series, in key order: one raw minute value per minute, its results by
+  // (ts, seq), the last of equal ones (a later batch in this write) kept.
+  std::string raw_value;
+  for (SeriesWrite* sw : ordered) {
+    auto& rs = sw->raws;
+    const auto by_id = [](const RawRef& x, const RawRef& y) {
+      return x.ts_ms != y.ts_ms ? x.ts_ms < y.ts_ms : x.seq < y.seq;
+    };
+    if (!std::is_sorted(rs.begin(), rs.end(), by_id)) std::stable_sort(rs.begin(), rs.end(), by_id);
+    for (std::size_t at = 0; at < rs.size();) {
+      const int64_t start = store::bucket_start(store::Tier::kMinute, rs[at].ts_ms);
+      raw_value.assign(1, store::kRawMinuteFormat);
+      std::size_t end = at;
+      for (; end < rs.size() && rs[end].ts_ms - start < store::kMinuteMs; ++end) {
+        if (end + 1 < rs.size() && rs[end + 1].ts_ms == rs[end].ts_ms &&
+            rs[end + 1].seq == rs[end].seq) {
+          continue;
+        }
+        store::append_raw_entry(raw_value, static_cast<uint64_t>(rs[end].ts_ms - start),
+                                rs[end].seq, std::string_view(rs[end].value, rs[end].size));
+      }
+      wb.Merge(handles_[store::kRawCf], bucket_key(*sw, start), raw_value);
       at = end;
     }
-  };
-  for (SeriesWrite* sw : ordered) {
-    std::stable_sort(sw->samples.begin(), sw->samples.end(),
-                     [](const auto& x, const auto& y) { return x.ts_ms < y.ts_ms; });
   }
-  for (SeriesWrite* sw : ordered) merge_rollups(store::kMinuteCf, store::Tier::kMinute, *sw);
-  for (SeriesWrite* sw : ordered) merge_rollups(store::kHourCf, store::Tier::kHour, *sw);
+  // Per series, in key order: each minute's rollup from its samples (sorted by
+  // ts, so a minute is one run of them), each hour's by merging its minutes.
+  for (SeriesWrite* sw : ordered) {
+    auto& ss = sw->samples;
+    const auto by_ts = [](const auto& x, const auto& y) { return x.ts_ms < y.ts_ms; };
+    if (!std::is_sorted(ss.begin(), ss.end(), by_ts)) std::stable_sort(ss.begin(), ss.end(), by_ts);
+    std::optional<store::Rollup> hour;
+    int64_t hour_start = 0;
+    for (std::size_t at = 0; at < ss.size();) {
+      const int64_t start = store::bucket_start(store::Tier::kMinute, ss[at].ts_ms);
+      std::size_t end = at + 1;
+      while (end < ss.size() && ss[end].ts_ms - start < store::kMinuteMs) ++end;
+      store::Rollup minute = store::Rollup::of(ss.data() + at, end - at, &scratch);
+      wb.Merge(handles_[store::kMinuteCf], bucket_key(*sw, start), minute.encode());
+      const int64_t h = store::bucket_start(store::Tier::kHour, start);
+      if (hour && h != hour_start) {
+        wb.Merge(handles_[store::kHourCf], bucket_key(*sw, hour_start), hour->encode());
+        hour.reset();
+      }
+      if (!hour) {
+        hour = std::move(minute);
+        hour_start = h;
+      } else {
+        hour->merge(minute);
+      }
+      at = end;
+    }
+    if (hour) wb.Merge(handles_[store::kHourCf], bucket_key(*sw, hour_start), hour->encode());
+  }
 
-  std::vector<std::pair<std::string_view, int64_t>> latest_updates;
   for (SeriesWrite* sw : ordered) {
     key.assign(sw->key);
     auto stored = stored_latest_ts(key);
-    if (!stored) return Error{stored.error()};
+    if (!stored) {
+      forget_in_flight(*w, false);
+      return Error{stored.error()};
+    }
     // A late result (an agent flushing its buffer) is not the latest.
     if (*stored > sw->newest_ts) continue;
     value.clear();
     store::put_big_endian(value, static_cast<uint64_t>(sw->newest_ts), 8);
     store::encode_result(*sw->newest, value);
     wb.Put(handles_[store::kLatestCf], rocksdb::Slice(sw->key.data(), sw->key.size()), value);
-    latest_updates.emplace_back(sw->key, sw->newest_ts);
+    w->latest.emplace_back(sw->key, sw->newest_ts);
   }
+  // Optimistic: the next assembly counts this write as stored; a failed commit
+  // empties the cache (see failures_cleared_).
+  for (const auto& [sk, ts] : w->latest) latest_ts_[sk] = ts;
+  return w;
+}
 
-  if (wb.Count() == 0) return fresh;
-  rocksdb::WriteOptions wo;  // WAL on: a confirmed batch survives a crash of this process
-  wo.sync = options_.sync_wal;
-  rocksdb::Status s = db_->Write(wo, &wb);
-  if (!s.ok()) return Error{"store write failed: " + s.ToString()};
-  for (const auto& [sk, ts] : latest_updates) latest_ts_[std::string(sk)] = ts;
-  return fresh;
+void StoreWriter::forget_in_flight(const AssembledWrite& w, bool failed) {
+  std::lock_guard lock(mu_);
+  for (const auto& k : w.ledger_keys) in_flight_.erase(k);
+  if (failed) ++failures_;
+}
+
+Result<std::unique_ptr<AssembledWrite>> StoreWriter::assemble(
+    const std::vector<const IncomingBatch*>& batches) {
+  return assemble_group(batches, true);
+}
+
+Result<std::vector<bool>> StoreWriter::commit(AssembledWrite& w) {
+  std::optional<std::string> refused;
+  {
+    std::lock_guard lock(mu_);
+    if (failures_ != w.failures_seen) {
+      refused = "an earlier store write failed while this one was put together";
+    }
+  }
+  if (!refused) refused = disk_full(db_->GetName(), min_free_bytes_.load());
+  if (!refused && w.batch.Count() > 0) {
+    rocksdb::WriteOptions wo;  // WAL on: a confirmed batch survives a crash of this process
+    wo.sync = options_.sync_wal;
+    rocksdb::Status s = db_->Write(wo, &w.batch);
+    if (!s.ok()) refused = "store write failed: " + s.ToString();
+  }
+  // Committed: its ledger keys are now found in the store. Refused: not stored,
+  // and any write assembled meanwhile is refused in turn.
+  forget_in_flight(w, refused.has_value());
+  if (refused) return Error{*refused};
+  return w.fresh;
 }
 
 Result<std::vector<bool>> StoreWriter::write_batches(
     const std::vector<const IncomingBatch*>& batches) {
-  if (auto full = disk_full(db_->GetName())) return Error{*full};
-  return write_group(batches, true);
+  auto w = assemble_group(batches, true);
+  if (!w) return Error{w.error()};
+  return commit(*w.value());
 }
 
 Result<std::size_t> StoreWriter::write(const std::string& observer,
                                        const std::vector<ProbeResult>& results) {
-  if (auto full = disk_full(db_->GetName())) return Error{*full};
   IncomingBatch b{observer, 0, results};
-  auto done = write_group({&b}, false);
+  auto w = assemble_group({&b}, false);
+  if (!w) return Error{w.error()};
+  auto done = commit(*w.value());
   if (!done) return Error{done.error()};
   return results.size();
 }

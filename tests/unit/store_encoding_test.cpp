@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <tuple>
 
 #include "common/store_rollup.h"
 
@@ -212,4 +213,38 @@ TEST_CASE("a check's rollup uses its total time and counts failures as loss") {
   CHECK(r.count == 4);
   CHECK(*r.mean_ms() == 40);
   CHECK(*r.loss() == 0.25);
+}
+
+TEST_CASE("raw minutes merge into one result per (ts, seq), the newest written") {
+  auto value = [](std::vector<std::tuple<uint64_t, uint16_t, std::string>> entries) {
+    std::string v(1, kRawMinuteFormat);
+    for (const auto& [offset, seq, bytes] : entries) append_raw_entry(v, offset, seq, bytes);
+    return v;
+  };
+  std::string older = value({{0, 0, "a"}, {500, 0, "b"}, {500, 1, "c"}});
+  std::string newer = value({{250, 0, "d"}, {500, 1, "C"}, {59999, 0, "e"}});
+  std::string merged;
+  REQUIRE(merge_raw_minutes({older, newer}, &merged));
+  std::vector<RawEntry> entries;
+  REQUIRE(decode_raw_minute(merged, &entries));
+  REQUIRE(entries.size() == 5);
+  std::vector<std::string> got;
+  for (const auto& e : entries)
+    got.push_back(std::to_string(e.offset_ms) + "/" + std::to_string(e.seq) + "=" +
+                  std::string(e.encoded));
+  CHECK(got == std::vector<std::string>{"0/0=a", "250/0=d", "500/0=b", "500/1=C", "59999/0=e"});
+  // Merging is associative (RocksDB folds operands in any grouping) and a
+  // rewrite of the same results changes nothing.
+  std::string again;
+  REQUIRE(merge_raw_minutes({merged, newer}, &again));
+  CHECK(again == merged);
+  std::string left;
+  REQUIRE(merge_raw_minutes({older}, &left));
+  CHECK(left == older);
+  // Malformed values are refused, the output untouched.
+  std::string out = "untouched";
+  CHECK_FALSE(merge_raw_minutes({older, std::string("\x01", 1)}, &out));
+  CHECK_FALSE(merge_raw_minutes({older.substr(0, older.size() - 1)}, &out));
+  CHECK(out == "untouched");
+  CHECK_FALSE(decode_raw_minute("", &entries));
 }

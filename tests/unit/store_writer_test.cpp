@@ -3,10 +3,14 @@
 #include "receiver/store_writer.h"
 
 #include <doctest/doctest.h>
+#include <rocksdb/db.h>
 
 #include <filesystem>
+#include <limits>
 #include <random>
 
+#include "common/store_encoding.h"
+#include "common/store_families.h"
 #include "common/store_reader.h"
 
 using namespace mutuo;
@@ -269,4 +273,99 @@ TEST_CASE("on disk after compaction a result takes about ten bytes") {
   MESSAGE("raw bytes per result after compaction: " << per_result);
   CHECK(per_result > 1.0);  // all still there
   CHECK(per_result < 12.0);
+}
+
+TEST_CASE("pipelined writes: a write put together while an earlier one failed is refused whole") {
+  TempDir dir;
+  auto writer = receiver::StoreWriter::open((dir.path / "db").string());
+  REQUIRE(writer);
+  auto b1 = batch_of(1, kT0, 6), b2 = batch_of(2, kT0 + 60000, 6);
+  // The second write is put together while the first is in flight: it counts
+  // batch 1 as stored by the first.
+  auto first = (*writer)->assemble({&b1});
+  REQUIRE(first);
+  auto second = (*writer)->assemble({&b1, &b2});
+  REQUIRE(second);
+  CHECK_FALSE((*second)->fresh[0]);
+  CHECK((*second)->fresh[1]);
+  (*writer)->set_min_free_bytes(std::numeric_limits<uint64_t>::max());  // a full disk
+  auto failed = (*writer)->commit(*first.value());
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error().find("disk full") != std::string::npos);
+  (*writer)->set_min_free_bytes(0);  // space is back, but the second write relied on the first
+  auto refused = (*writer)->commit(*second.value());
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().find("earlier store write failed") != std::string::npos);
+
+  auto reader = store::StoreReader::open((dir.path / "db").string(), (dir.path / "sec").string());
+  REQUIRE(reader);
+  CHECK((*reader)->range(kAB, 0, kT0 + 3600000, 1000).empty());  // nothing half-written
+
+  auto resent = (*writer)->write_batches({&b1, &b2});  // the agents resend both
+  REQUIRE(resent);
+  CHECK((*resent)[0]);
+  CHECK((*resent)[1]);
+  (*reader)->catch_up();
+  CHECK((*reader)->range(kAB, 0, kT0 + 3600000, 1000).size() == 12);
+  CHECK(total_count((*reader)->rollups(kAB, store::Tier::kHour, 0, kT0 + 3600000, 100)) == 12);
+
+  // In order, in flight: the second write skips what the first stores.
+  auto b3 = batch_of(3, kT0 + 120000, 6);
+  auto third = (*writer)->assemble({&b3});
+  auto fourth = (*writer)->assemble({&b3});
+  REQUIRE(third);
+  REQUIRE(fourth);
+  CHECK_FALSE((*fourth)->fresh[0]);
+  REQUIRE((*writer)->commit(*third.value()));
+  REQUIRE((*writer)->commit(*fourth.value()));
+  (*reader)->catch_up();
+  CHECK(total_count((*reader)->rollups(kAB, store::Tier::kHour, 0, kT0 + 3600000, 100)) == 18);
+}
+
+TEST_CASE("a store written in format 1 (one raw key per result) is still read and aged out") {
+  TempDir dir;
+  const std::string path = (dir.path / "db").string();
+  int64_t fake_now = kT0 + 3600000;
+  receiver::StoreWriterOptions options;
+  options.families.retention = {2 * 3600000, 30LL * 86400000, 365LL * 86400000};
+  options.families.now_ms = [&fake_now] { return fake_now; };
+  {
+    // What the previous version wrote: raw key (series, ts, seq) -> one result.
+    rocksdb::DB* raw_db = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DBOptions o = store::primary_db_options();
+    REQUIRE(rocksdb::DB::Open(o, path, store::family_descriptors({}), &handles, &raw_db).ok());
+    for (int i = 0; i < 3; ++i) {
+      std::string value;
+      store::encode_result(udp("b", kT0 + 1000 * i, 10 - i), value);
+      REQUIRE(raw_db->Put({}, handles[store::kRawCf], store::raw_key(kAB, kT0 + 1000 * i, 0), value)
+                  .ok());
+    }
+    for (auto* h : handles) raw_db->DestroyColumnFamilyHandle(h);
+    delete raw_db;
+  }
+  auto writer = receiver::StoreWriter::open(path, options);
+  REQUIRE(writer);
+  // Format 2 in the same minute as the old keys, and the next minute.
+  REQUIRE((*writer)->write("a", {udp("b", kT0 + 500, 5), udp("b", kT0 + 61000, 4)}));
+  auto reader = store::StoreReader::open(path, (dir.path / "sec").string());
+  REQUIRE(reader);
+  auto all = (*reader)->range(kAB, 0, kT0 + 3600000, 100);
+  REQUIRE(all.size() == 5);
+  std::vector<int64_t> ts;
+  for (const auto& r : all) ts.push_back(r.ts_ms);
+  CHECK(ts == std::vector<int64_t>{kT0, kT0 + 500, kT0 + 1000, kT0 + 2000, kT0 + 61000});
+  CHECK(*all[2].recv == 9);
+  auto first_two = (*reader)->range(kAB, 0, kT0 + 3600000, 2);
+  REQUIRE(first_two.size() == 2);
+  CHECK(first_two[1].ts_ms == kT0 + 500);
+  CHECK((*reader)->range(kAB, kT0 + 1000, kT0 + 61000, 100).size() == 2);
+
+  fake_now = kT0 + 4 * 3600000;  // both forms are now older than raw's 2 h
+  REQUIRE((*writer)->compact());
+  auto fresh = store::StoreReader::open(path, (dir.path / "sec2").string());
+  REQUIRE(fresh);
+  auto left = (*fresh)->range(kAB, 0, kT0 + 3600000, 100);
+  for (const auto& r : left) MESSAGE("left: " << r.ts_ms - kT0);
+  CHECK(left.empty());
 }

@@ -10,6 +10,7 @@
 
 #include "common/ids.h"
 #include "common/topics.h"
+#include "dashboard/api_admin_routes.h"
 #include "dashboard/api_json.h"
 #include "dashboard/cached_answer.h"
 #include "dashboard/gzip.h"
@@ -883,12 +884,16 @@ HttpResponse ApiRouter::handle_shared(const HttpRequest& req) const {
     kTokens,
     kChecks,
     kAlerts,
-    kStatusPage
+    kStatusPage,
+    kAdmin  // AdminRoutes: silences, channels, alert history, PATCH registry
   };
   auto parts = split_path(path);
   Route route;
   bool admin_only = false;
-  if (path == "/api/agents") {
+  if (sources_.admin != nullptr && AdminRoutes::owns(method, path)) {
+    route = Route::kAdmin;
+    admin_only = AdminRoutes::needs_admin(method);
+  } else if (path == "/api/agents") {
     route = Route::kAgents;
   } else if (parts.size() == 3 && parts[1] == "agents") {
     route = Route::kAgent;
@@ -998,6 +1003,8 @@ HttpResponse ApiRouter::handle_shared(const HttpRequest& req) const {
       return users(req, parts);
     case Route::kTokens:
       return tokens(req, parts, session->user);
+    case Route::kAdmin:
+      return sources_.admin->handle(req, session->role == Role::kAdmin);
   }
   return error(500, "internal error");
 }

@@ -62,6 +62,8 @@
 
 namespace mutuo::dashboard {
 
+class AdminRoutes;
+
 class MatrixCache;
 struct CachedAnswer;
 
@@ -148,6 +150,9 @@ struct ApiSources {
   bool secure_cookies = false;     // add Secure to the cookie (behind a TLS proxy)
   std::string agent_broker_uri{};  // what the agent command line tells agents to use
   std::string agent_ca_file{};     // CA file path for that command line (may be empty)
+  // Silences, notification channels, the alert history and PATCH
+  // /api/registry/{id} (api_admin_routes.h); null: those paths answer 404.
+  AdminRoutes* admin = nullptr;
 };
 
 class ApiRouter {

@@ -18,6 +18,8 @@
 #include "common/topics.h"
 #include "common/version.h"
 #include "dashboard/accounts.h"
+#include "dashboard/alert_history_view.h"
+#include "dashboard/api_admin_routes.h"
 #include "dashboard/api_router.h"
 #include "dashboard/bus_listener.h"
 #include "dashboard/dashboard_store.h"
@@ -41,6 +43,7 @@ struct Options {
   std::string token_file;
   std::string store_dir;
   std::string secondary_dir;
+  std::string alert_history_dir;
   std::string listen = "127.0.0.1:8470";
   std::string log_level = "info";
   std::string ca_file;
@@ -82,6 +85,9 @@ int main(int argc, char** argv) {
   app.add_option(
       "--secondary-dir", opt.secondary_dir,
       "where the secondary instance keeps its files (default: <store>.dashboard-secondary)");
+  app.add_option("--alert-history", opt.alert_history_dir,
+                 "the receiver's alert history, read as a secondary instance (default: "
+                 "<store>/alert-history)");
   app.add_option("--listen", opt.listen, "HTTP listening ports, CivetWeb syntax")
       ->capture_default_str();
   app.add_option("--log-level", opt.log_level, "trace, debug, info, warn or error")
@@ -168,6 +174,20 @@ int main(int argc, char** argv) {
     store = std::make_unique<mutuo::dashboard::StoreView>(opt.store_dir, opt.secondary_dir);
   }
 
+  // The alert history (GET /api/alerts/history), kept by the receiver.
+  std::unique_ptr<mutuo::dashboard::AlertHistoryView> alert_history;
+  if (opt.alert_history_dir.empty() && !opt.store_dir.empty()) {
+    opt.alert_history_dir = opt.store_dir + "/alert-history";
+  }
+  if (!opt.alert_history_dir.empty()) {
+    // Beside the store's secondary (the receiver's store directory is not ours).
+    alert_history = std::make_unique<mutuo::dashboard::AlertHistoryView>(
+        opt.alert_history_dir,
+        (opt.secondary_dir.empty() ? default_secondary_dir(opt.alert_history_dir)
+                                   : opt.secondary_dir) +
+            "-alert-history");
+  }
+
   mutuo::MqttConfig mqtt_config;
   mqtt_config.server_uri = opt.broker;
   mqtt_config.client_id = opt.id;
@@ -188,9 +208,20 @@ int main(int argc, char** argv) {
                                     [] { return mutuo::now_ms(); });
   for (const char* filter : mutuo::dashboard::kBusTopics) session.subscribe(filter, 1);
   session.subscribe(mutuo::dashboard::kDynsecResponseTopic, 1);
-  session.on_message([&bus, &dynsec](const mutuo::MqttMessage& m) {
+  // Silences and notification channels (api_admin_routes.h).
+  mutuo::dashboard::AdminRoutes admin_routes({
+      .publish = publish,
+      .broker_connected = [&session] { return session.connected(); },
+      .now_ms = [] { return mutuo::now_ms(); },
+      .history = alert_history.get(),
+      .registrar = &registrar,
+  });
+  for (const char* filter : mutuo::dashboard::kAdminTopics) session.subscribe(filter, 1);
+  session.on_message([&bus, &dynsec, &admin_routes](const mutuo::MqttMessage& m) {
     if (m.topic == mutuo::dashboard::kDynsecResponseTopic) {
       dynsec.on_response(m.payload);
+    } else if (admin_routes.on_message(m)) {
+      // a silence or a channel
     } else {
       bus.on_message(m);
     }
@@ -232,6 +263,7 @@ int main(int argc, char** argv) {
       .secure_cookies = opt.secure_cookies,
       .agent_broker_uri = opt.agent_broker.empty() ? opt.broker : opt.agent_broker,
       .agent_ca_file = opt.agent_ca_file,
+      .admin = &admin_routes,
   });
 
   mg_init_library(0);

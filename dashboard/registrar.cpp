@@ -87,6 +87,15 @@ json registry_entry_json(const AgentRecord& a, int64_t now_ms) {
           {"ts", now_ms}};
 }
 
+json agent_record_json(const AgentRecord& a) {
+  return {{"id", a.id},
+          {"display_name", a.display_name},
+          {"labels", a.labels},
+          {"enabled", a.enabled},
+          {"created", a.created_ms},
+          {"token_issued", a.token_issued_ms}};
+}
+
 std::string agent_command(const AgentRecord& a, const std::string& token,
                           const std::string& broker_uri, const std::string& ca_file) {
   std::string token_file = "/etc/mutuo/" + a.id + ".token";
@@ -269,6 +278,29 @@ RegistrarResult<AgentRecord> Registrar::set_enabled(const std::string& id, bool 
     return fail<AgentRecord>(RegistrarError::kStore, put.error());
   publish_entry(*a);
   spdlog::info("agent {} {}", id, enabled ? "enabled" : "disabled");
+  return ok(std::move(*a));
+}
+
+RegistrarResult<AgentRecord> Registrar::update(
+    const std::string& id, std::optional<std::string> display_name,
+    std::optional<std::map<std::string, std::string>> labels) {
+  std::lock_guard lock(mu_);
+  auto a = store_->agent(id);
+  if (!a)
+    return fail<AgentRecord>(RegistrarError::kNotFound, "agent '" + id + "' is not registered");
+  RegistrationRequest changed{id, display_name.value_or(a->display_name),
+                              labels.value_or(a->labels)};
+  if (changed.display_name.empty()) changed.display_name = id;
+  if (auto why = invalid_registration(changed))
+    return fail<AgentRecord>(RegistrarError::kInvalid, *why);
+  bool same = changed.display_name == a->display_name && changed.labels == a->labels;
+  a->display_name = std::move(changed.display_name);
+  a->labels = std::move(changed.labels);
+  if (same) return ok(std::move(*a));
+  if (auto put = store_->put_agent(*a); !put)
+    return fail<AgentRecord>(RegistrarError::kStore, put.error());
+  publish_entry(*a);
+  spdlog::info("agent {} updated (display name, {} labels)", id, a->labels.size());
   return ok(std::move(*a));
 }
 

@@ -64,6 +64,10 @@ std::optional<std::string> invalid_registration(const RegistrationRequest& r);
 // {"v":1,"agent","display_name","labels","enabled","ts"}.
 nlohmann::json registry_entry_json(const AgentRecord& a, int64_t now_ms);
 
+// An agent as the API shows it: {"id","display_name","labels","enabled",
+// "created","token_issued"}.
+nlohmann::json agent_record_json(const AgentRecord& a);
+
 class Registrar {
  public:
   using Publish = std::function<bool(const MqttMessage&)>;
@@ -75,6 +79,14 @@ class Registrar {
   RegistrarResult<IssuedToken> rotate(const std::string& id);
   RegistrarResult<AgentRecord> set_enabled(const std::string& id, bool enabled);
   RegistrarResult<AgentRecord> remove(const std::string& id);
+  // Changes an agent's display name and/or labels in place (nullopt: kept),
+  // with the rules of invalid_registration; its token and broker client stay.
+  // Republishes its retained registry/{id}. The agent's own presence keeps the
+  // labels it was started with (--label) until it is restarted with the new
+  // ones (agent_command() / agent_config() show them).
+  RegistrarResult<AgentRecord> update(const std::string& id,
+                                      std::optional<std::string> display_name,
+                                      std::optional<std::map<std::string, std::string>> labels);
 
   std::vector<AgentRecord> agents() const { return store_->agents(); }
 

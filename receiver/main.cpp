@@ -134,19 +134,29 @@ int main(int argc, char** argv) {
     spdlog::error("{}", alert_history.error());
     return 1;
   }
+  // Notification channels: --webhook-url ones, then those the dashboard
+  // publishes on mutuo/v1/channels/+ (fed by the MQTT callback below).
+  auto channels = mutuo::health::make_channels(health_options);
+  auto bus_channels = mutuo::health::make_bus_channels(
+      health_options, &registry.counter("mutuo_health_channels_rejected_total",
+                                         "Invalid notification channel messages refused"));
+  mutuo::health::BusChannels* channel_updates = bus_channels.get();
+  channels.push_back(std::move(bus_channels));
   mutuo::health::HealthService health(
       mutuo::health::service_config(health_options),
-      [&session](const mutuo::MqttMessage& m) { return session.publish(m); },
-      mutuo::health::make_channels(health_options), [] { return mutuo::now_ms(); });
+      [&session](const mutuo::MqttMessage& m) { return session.publish(m); }, std::move(channels),
+      [] { return mutuo::now_ms(); });
   health.set_history(alert_history.value().get());
   mutuo::health::add_health_metrics(registry, health.counters());
 
   session.subscribe(mutuo::topics::kAllResults, 1);
   session.subscribe(mutuo::topics::kAllStatus, 1);
   session.subscribe(mutuo::kAllSilences, 1);
+  session.subscribe(mutuo::kAllChannels, 1);
   // Results reach health from the receiver once stored, decoded once there.
   receiver->set_stored_sink([&health](mutuo::ResultBatch&& b) { health.on_results(std::move(b)); });
   session.on_message([&](const mutuo::MqttMessage& m) {
+    if (mutuo::channel_id_of(m.topic)) return (void)channel_updates->on_message(m);
     auto parsed = mutuo::topics::parse(m.topic);
     if (!parsed || parsed->kind != mutuo::topics::Kind::kResults) health.on_message(m);
     if (parsed && parsed->kind == mutuo::topics::Kind::kStatus) return;  // presence: health only

@@ -127,6 +127,12 @@ std::vector<std::unique_ptr<Channel>> make_channels(const HealthOptions& o) {
   return channels;
 }
 
+std::unique_ptr<BusChannels> make_bus_channels(const HealthOptions& o, metrics::Counter* rejected) {
+  WebhookOptions defaults;
+  defaults.max_attempts = o.webhook_attempts;
+  return std::make_unique<BusChannels>(defaults, curl_http_post(), rejected);
+}
+
 }  // namespace mutuo::health
 
 namespace mutuo::health {

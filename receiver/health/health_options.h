@@ -47,6 +47,15 @@ HealthServiceConfig service_config(const HealthOptions& o);
 // libcurl transport. Runs curl_global_init(): call before starting threads.
 std::vector<std::unique_ptr<Channel>> make_channels(const HealthOptions& o);
 
+// The channels the dashboard publishes on mutuo/v1/channels/+ (BusChannels),
+// with the libcurl transport and --webhook-attempts; each channel's rate and
+// burst come from its message. `rejected` (may be null; must outlive the
+// channels) counts invalid channel messages. Runs curl_global_init(): call
+// before starting threads. The receiver subscribes kAllChannels and hands those
+// messages to BusChannels::on_message().
+std::unique_ptr<BusChannels> make_bus_channels(const HealthOptions& o,
+                                               metrics::Counter* rejected = nullptr);
+
 // Opens the alert history: --alert-history-dir, by default <store_dir>/alert-history.
 Result<std::unique_ptr<AlertHistory>> open_history(const HealthOptions& o,
                                                    const std::string& store_dir);

@@ -109,7 +109,9 @@ void HealthService::tick() {
   record(update, now);
   for (auto& c : channels_) c->pump(now);
   std::vector<std::pair<std::string, ChannelStats>> stats;
-  for (const auto& c : channels_) stats.emplace_back(c->name(), c->stats());
+  for (const auto& c : channels_) {
+    for (auto& s : c->stats_by_channel()) stats.push_back(std::move(s));
+  }
   std::lock_guard lock(counters_->mu);
   counters_->channel_stats = std::move(stats);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace mutuo::health {
 
@@ -68,6 +69,17 @@ void WebhookChannel::pump(int64_t now_ms) {
   }
 }
 
+void WebhookChannel::reconfigure(WebhookOptions options) {
+  options.name = options_.name;
+  options_ = std::move(options);
+  tokens_ = std::min(tokens_, options_.burst);
+}
+
+void WebhookChannel::clear() {
+  stats_.dropped += queue_.size();
+  queue_.clear();
+}
+
 int64_t WebhookChannel::next_due_ms() const {
   int64_t due = INT64_MAX;
   for (const Pending& p : queue_) due = std::min(due, p.due_ms);
@@ -76,6 +88,130 @@ int64_t WebhookChannel::next_due_ms() const {
     due = std::max(due, refilled_ms_ + wait);
   }
   return due;
+}
+
+BusChannels::BusChannels(WebhookOptions defaults, HttpPost post, metrics::Counter* rejected)
+    : defaults_(std::move(defaults)), post_(std::move(post)), rejected_(rejected) {}
+
+bool BusChannels::on_message(const MqttMessage& m) {
+  auto id = channel_id_of(m.topic);
+  std::optional<NotificationChannel> config;
+  std::string why;
+  if (!id) {
+    why = "not a channel topic";
+  } else if (!m.payload.empty()) {
+    auto decoded = decode_channel(m.payload);
+    if (!decoded) {
+      why = decoded.error();
+    } else if (decoded->id != *id) {
+      why = "channel id differs from the topic's";
+    } else {
+      config = std::move(decoded).value();
+    }
+  }
+  std::lock_guard lock(mu_);
+  if (!why.empty()) {
+    if (rejected_ != nullptr) rejected_->inc();
+    uint64_t suppressed = 0;
+    if (log_.allow(&suppressed)) {
+      spdlog::warn("rejected notification channel on {}: {} ({} similar lines suppressed)",
+                   m.topic, why, suppressed);
+    }
+    return false;
+  }
+  pending_.emplace_back(*id, std::move(config));
+  return true;
+}
+
+WebhookOptions BusChannels::options_for(const NotificationChannel& c) const {
+  WebhookOptions o = defaults_;
+  o.name = c.id;
+  o.url = c.url;
+  o.rate_per_minute = c.rate_per_min;
+  o.burst = c.burst;
+  return o;
+}
+
+void BusChannels::apply_pending() {
+  std::vector<std::pair<std::string, std::optional<NotificationChannel>>> changes;
+  {
+    std::lock_guard lock(mu_);
+    changes.swap(pending_);
+  }
+  for (auto& [id, config] : changes) {
+    auto it = channels_.find(id);
+    if (!config) {
+      if (it != channels_.end() && it->second.present) {
+        it->second.present = false;
+        it->second.channel->clear();
+        spdlog::info("notification channel {} removed", id);
+      }
+      continue;
+    }
+    bool was_enabled = it != channels_.end() && it->second.present && it->second.config.enabled;
+    if (it == channels_.end()) {
+      Entry e{*config, std::make_unique<WebhookChannel>(options_for(*config), post_), true};
+      it = channels_.emplace(id, std::move(e)).first;
+    } else {
+      it->second.channel->reconfigure(options_for(*config));
+      it->second.config = *config;
+      it->second.present = true;
+    }
+    if (was_enabled && !config->enabled) it->second.channel->clear();
+    // The URL may hold a secret: the log names the host only.
+    spdlog::info("notification channel {} ({} {}, {}/min, burst {}){}", id, config->kind,
+                 mask_url(config->url), config->rate_per_min, config->burst,
+                 config->enabled ? "" : ", disabled");
+  }
+}
+
+void BusChannels::submit(const Notice& n, int64_t now_ms) {
+  apply_pending();
+  for (auto& [id, e] : channels_) {
+    if (e.present && e.config.enabled) e.channel->submit(n, now_ms);
+  }
+}
+
+void BusChannels::pump(int64_t now_ms) {
+  apply_pending();
+  for (auto& [id, e] : channels_) {
+    if (e.present && e.config.enabled) e.channel->pump(now_ms);
+  }
+}
+
+int64_t BusChannels::next_due_ms() const {
+  int64_t due = INT64_MAX;
+  for (const auto& [id, e] : channels_) {
+    if (e.present && e.config.enabled) due = std::min(due, e.channel->next_due_ms());
+  }
+  return due;
+}
+
+ChannelStats BusChannels::stats() const {
+  ChannelStats sum;
+  for (const auto& [id, e] : channels_) {
+    ChannelStats s = e.channel->stats();
+    sum.delivered += s.delivered;
+    sum.retried += s.retried;
+    sum.failed += s.failed;
+    sum.dropped += s.dropped;
+    sum.rate_limited += s.rate_limited;
+  }
+  return sum;
+}
+
+std::vector<std::pair<std::string, ChannelStats>> BusChannels::stats_by_channel() const {
+  std::vector<std::pair<std::string, ChannelStats>> out;
+  for (const auto& [id, e] : channels_) out.emplace_back(id, e.channel->stats());
+  return out;
+}
+
+std::vector<NotificationChannel> BusChannels::active() const {
+  std::vector<NotificationChannel> out;
+  for (const auto& [id, e] : channels_) {
+    if (e.present) out.push_back(e.config);
+  }
+  return out;
 }
 
 }  // namespace mutuo::health

@@ -17,11 +17,22 @@
 // against a real local HTTP server.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/messages/channel.h"
+#include "common/mqtt_session.h"
 #include "receiver/health/alerting.h"
 
 namespace mutuo::health {
@@ -54,6 +65,11 @@ class Channel {
   // When pump() next has something to do (INT64_MAX: nothing queued).
   virtual int64_t next_due_ms() const = 0;
   virtual ChannelStats stats() const = 0;
+  // The counters by channel name, for channels that hold several (BusChannels);
+  // by default the one channel's.
+  virtual std::vector<std::pair<std::string, ChannelStats>> stats_by_channel() const {
+    return {{name(), stats()}};
+  }
 };
 
 struct WebhookOptions {
@@ -77,6 +93,13 @@ class WebhookChannel : public Channel {
   int64_t next_due_ms() const override;
   ChannelStats stats() const override { return stats_; }
 
+  // Applies new URL, rate or attempts (the name stays); queued notices are kept
+  // and the token bucket is capped at the new burst.
+  void reconfigure(WebhookOptions options);
+  // Drops every queued notice (counted as dropped).
+  void clear();
+  const WebhookOptions& options() const { return options_; }
+
  private:
   struct Pending {
     std::string body;
@@ -85,12 +108,64 @@ class WebhookChannel : public Channel {
   };
   void refill(int64_t now_ms);
 
-  const WebhookOptions options_;
+  WebhookOptions options_;
   HttpPost post_;
   std::deque<Pending> queue_;  // oldest first
   double tokens_;
   int64_t refilled_ms_ = -1;
   ChannelStats stats_;
+};
+
+// BusChannels: the notification channels the dashboard publishes, retained, on
+// mutuo/v1/channels/{id} (common/messages/channel.h), as one Channel beside the
+// command-line ones. A message adds a channel, replaces its settings (queued
+// notices kept) or, with a zero-length payload, removes it (queued notices
+// dropped); a disabled channel gets no notices. Each channel is a WebhookChannel
+// named by its id, with `defaults` for what the message does not set (attempts,
+// backoff, queue). A removed channel's counters are kept, so metrics never go
+// back.
+//
+// Threading: on_message() from any thread (the MQTT callback): it only queues.
+// submit(), pump() and the rest from the health thread, which applies what is
+// queued first, so a slow webhook never blocks the MQTT thread.
+class BusChannels : public Channel {
+ public:
+  // `rejected` (may be null; must outlive this) counts invalid channel messages.
+  BusChannels(WebhookOptions defaults, HttpPost post, metrics::Counter* rejected = nullptr);
+
+  // A retained mutuo/v1/channels/{id}. False (counted, logged at a bounded rate)
+  // when the topic or payload is invalid; the channels stay as they were.
+  bool on_message(const MqttMessage& m);
+
+  const std::string& name() const override { return name_; }
+  void submit(const Notice& n, int64_t now_ms) override;
+  void pump(int64_t now_ms) override;
+  int64_t next_due_ms() const override;
+  ChannelStats stats() const override;  // the sum over every channel
+  std::vector<std::pair<std::string, ChannelStats>> stats_by_channel() const override;
+
+  // The channels in force (after the queued changes were applied by the last
+  // submit() or pump()), by id. Health thread.
+  std::vector<NotificationChannel> active() const;
+
+ private:
+  struct Entry {
+    NotificationChannel config;
+    std::unique_ptr<WebhookChannel> channel;
+    bool present = true;  // false: removed (counters kept)
+  };
+  void apply_pending();
+  WebhookOptions options_for(const NotificationChannel& c) const;
+
+  const std::string name_ = "bus";
+  const WebhookOptions defaults_;
+  HttpPost post_;
+  metrics::Counter* rejected_;
+  std::mutex mu_;
+  // id -> the new settings, or nullopt for a removal; guarded by mu_.
+  std::vector<std::pair<std::string, std::optional<NotificationChannel>>> pending_;
+  LogLimiter log_{5, std::chrono::seconds(60)};  // guarded by mu_
+  std::map<std::string, Entry> channels_;        // health thread only
 };
 
 }  // namespace mutuo::health

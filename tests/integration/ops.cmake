@@ -14,3 +14,6 @@ set_tests_properties(integration.test_consumer_docs PROPERTIES SKIP_RETURN_CODE 
 mutuo_integration_test(test_config_as_code LABELS "ops;dashboard" TIMEOUT 90)
 # sd_notify: every service sends READY=1 once connected and STOPPING=1 on SIGTERM.
 mutuo_integration_test(test_service_readiness LABELS "ops;agent;tracker;receiver;dashboard" TIMEOUT 90)
+# A webhook channel made through the dashboard API gets the receiver's alerts
+# (and is hidden from the reader role, masked to viewers, disabled, deleted).
+mutuo_integration_test(test_ops_channels_webhook LABELS "ops;dashboard;alerts;security" TIMEOUT 90)

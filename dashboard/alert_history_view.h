@@ -1,0 +1,47 @@
+// AlertHistoryView: the dashboard's read-only window on the receiver's alert
+// history (receiver/health/alert_history.h), a RocksDB it opens as a secondary
+// instance, as StoreView does for the results store. The receiver may create the
+// history after the dashboard starts, so it is opened lazily on first use and
+// retried at most once per `open_retry`; it catches up with the primary at most
+// once per `catch_up_interval`, so a burst of requests costs one catch-up.
+//
+// Threading: every method may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "receiver/health/alert_history.h"
+
+namespace mutuo::dashboard {
+
+class AlertHistoryView {
+ public:
+  AlertHistoryView(std::string primary_dir, std::string secondary_dir,
+                   std::chrono::milliseconds open_retry = std::chrono::seconds(1),
+                   std::chrono::milliseconds catch_up_interval = std::chrono::milliseconds(500));
+
+  // Newest first (HistoryQuery), fresh to within `catch_up_interval`; nullopt
+  // while the history cannot be opened.
+  std::optional<std::vector<health::HistoryEntry>> query(const health::HistoryQuery& q);
+
+ private:
+  std::shared_ptr<health::AlertHistoryReader> fresh_reader();
+
+  const std::string primary_dir_;
+  const std::string secondary_dir_;
+  const std::chrono::milliseconds open_retry_;
+  const std::chrono::milliseconds catch_up_interval_;
+
+  std::mutex mu_;
+  std::shared_ptr<health::AlertHistoryReader> reader_;         // guarded by mu_
+  std::chrono::steady_clock::time_point last_open_attempt_{};  // guarded by mu_
+  std::chrono::steady_clock::time_point last_catch_up_{};      // guarded by mu_
+  bool open_failure_logged_ = false;                           // guarded by mu_
+};
+
+}  // namespace mutuo::dashboard

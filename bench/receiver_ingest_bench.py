@@ -25,6 +25,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -102,6 +103,8 @@ def main():
     ap.add_argument("--bin-dir", required=True)
     ap.add_argument("--results", type=int, default=1_000_000)
     ap.add_argument("--per-batch", type=int, default=64)
+    ap.add_argument("--receiver-args", default="",
+                    help="extra receiver options, e.g. '--write-buffer-mb 8'")
     ap.add_argument("--perf-out", help="record a perf profile (call graphs) of the receiver's "
                     "queued drain into this file")
     args = ap.parse_args()
@@ -131,20 +134,29 @@ def main():
         metrics_port = free_port()
         argv = [sys_.program("receiver/mutuo-receiver"), "--broker", sys_.broker_uri,
                 "--token-file", sys_.token_file("receiver"), "--store", store,
-                "--metrics-listen", f"127.0.0.1:{metrics_port}"]
+                "--metrics-listen", f"127.0.0.1:{metrics_port}", *shlex.split(args.receiver_args)]
         sys_.spawn("receiver", argv)  # creates the session
         wait_until("receiver subscribed", lambda: "connected to" in open(sys_.log_path("receiver")).read(), 15)
         sys_.kill("receiver", 15)
         shutil.rmtree(store)
         publish(sys_, files)
+        up_at = []
+
+        def drained():  # also notes when /metrics first answered: the store is open by then
+            n = stored(metrics_port)
+            if not up_at:
+                up_at.append(time.monotonic())
+            return n >= results
+
         t0 = time.monotonic()
         receiver = sys_.spawn("receiver", argv)
         perf = None
         if args.perf_out:  # the whole machine (read it with: perf report --pid PID)
             perf = subprocess.Popen(["perf", "record", "-a", "-g", "-q", "-o", args.perf_out])
             log(f"perf: receiver pid {receiver.pid}")
-        wait_until("every result stored", lambda: stored(metrics_port) >= results, 180, 0.02)
+        wait_until("every result stored", drained, 180, 0.02)
         recv_s = time.monotonic() - t0
+        startup_s = up_at[0] - t0
         if perf:
             perf.send_signal(2)
             perf.wait(timeout=60)
@@ -183,11 +195,17 @@ def main():
         return float(m.group(1)) if m else float("nan")
 
     writes = metric("mutuo_receiver_write_seconds_count")
+    memtables = sum(float(v) for v in re.findall(r"^mutuo_store_memtable_bytes\{[^}]*\} (\S+)",
+                                                  metrics, re.M))
+    cap = metric("mutuo_store_write_buffer_limit_bytes")
     print(f"\nreceiver ingest bench: {results} results, {messages} QoS 1 messages of "
           f"{args.per_batch} results, {AGENTS} agents, queued on the broker, then drained")
     print(f"  mosquitto_sub -> /dev/null (baseline): {results / sub_s:10.0f} results/s  ({sub_s:.2f} s)")
     print(f"  mutuo-receiver (stored, confirmed):    {results / recv_s:10.0f} results/s  ({recv_s:.2f} s)")
     print(f"  ratio receiver / baseline:             {sub_s / recv_s:10.2f}")
+    print(f"  the same without the receiver's start-up (until its /metrics answered, store open: "
+          f"{startup_s:.2f} s): {results / (recv_s - startup_s):10.0f} results/s, "
+          f"ratio {sub_s / (recv_s - startup_s):.2f}")
     print(f"  receiver CPU: {recv_cpu_s:.2f} s for the drain, {results / recv_cpu_s:.0f} results "
           f"per CPU-second (machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"  live (consumer connected, 4 mosquitto_pub publishing at full speed, "
@@ -196,7 +214,9 @@ def main():
     print(f"    mutuo-receiver (stored, confirmed):  {results / recv_live_s:10.0f} results/s  ({recv_live_s:.2f} s)")
     print(f"    ratio receiver / baseline:           {sub_live_s / recv_live_s:10.2f}")
     print(f"  store writes: {writes:.0f} WAL-synced writes, "
-          f"{results / writes if writes else 0:.0f} results per write on average")
+          f"{results / writes if writes else 0:.0f} results per write on average; memtables "
+          f"after the drain {memtables / 2**20:.1f} MiB (all families; cap "
+          f"{'none' if cap != cap else f'{cap / 2**20:.0f} MiB'})")
     print(f"  on disk after compaction: {found['raw_bytes_per_result']:.2f} bytes/result raw, "
           f"{found['all_bytes_per_result']:.2f} bytes/result with rollups, latest and ledger "
           f"(raw {found['raw_results']}, rollups consistent: "

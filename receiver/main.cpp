@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   int64_t max_future_s = 600;
   std::size_t queue_results = 200'000;
   bool wal_sync = true;
+  std::size_t write_buffer_mb = mutuo::store::kDefaultWriteBufferBytes >> 20;
   std::size_t decode_threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
   app.add_option("--broker", mqtt.server_uri, "MQTT broker URI (tcp://host:port or ssl://...)")
       ->capture_default_str();
@@ -67,6 +68,10 @@ int main(int argc, char** argv) {
                  "fsync the write-ahead log before confirming (false survives a receiver crash "
                  "but not a power loss)")
       ->capture_default_str();
+  app.add_option("--write-buffer-mb", write_buffer_mb,
+                 "memory all RocksDB write buffers (memtables) may take together; the oldest "
+                 "is flushed to disk beyond it (0: RocksDB's per-family limits only)")
+      ->capture_default_str();
   app.add_option("--metrics-listen", metrics_listen,
                  "serve Prometheus metrics on http://ADDR:PORT/metrics (loopback only; "
                  "empty: off)")
@@ -92,6 +97,7 @@ int main(int argc, char** argv) {
                                       static_cast<int64_t>(minute_days * kDayMs),
                                       static_cast<int64_t>(hour_days * kDayMs)};
   store_options.sync_wal = wal_sync;
+  store_options.write_buffer_bytes = write_buffer_mb << 20;
   auto store = mutuo::receiver::StoreWriter::open(store_dir, store_options);
   if (!store) {
     spdlog::error("{}", store.error());

@@ -33,7 +33,7 @@
 namespace mutuo::tracker {
 
 struct SecondOpinionConfig {
-  uint32_t rounds = 2;       // extra rounds each picked agent runs ...
+  uint32_t rounds = 3;       // extra rounds each picked agent runs ...
   uint32_t every_ms = 1000;  // ... this far apart
   int64_t ttl_ms = 15'000;   // a probe-now not started by then is dropped by the agent
   int64_t per_subject_ms = 10'000;

@@ -81,7 +81,7 @@ TEST_CASE("a peer: others than its observers, other sites first, one probe-now e
     CHECK(p.subject == "peer/a-0");
     CHECK(p.ts_ms == kT);
     CHECK(p.expires_ms > kT);
-    CHECK(p.rounds == 2);
+    CHECK(p.rounds == 3);
     REQUIRE(p.peers.size() == 1);
     CHECK(p.peers[0].agent == "a-0");
     CHECK(p.peers[0].addr == "127.0.2.1");

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Sanitizer and fuzzing pass (docs/hardening.md), in two sizes:
 #
-#   scripts/hardening.sh --ci   what scripts/test.sh runs after ctest by default:
-#       a clang unity build of the unit tests and the libFuzzer targets only
-#       (no programs) with AddressSanitizer + UndefinedBehaviorSanitizer
-#       (LeakSanitizer included) and libFuzzer coverage, in build-asan/; every
-#       fuzzer for a short, bounded time; every unit test under the sanitizers.
+#   scripts/hardening.sh --ci   what scripts/test.sh runs by default: a clang
+#       unity build, -O0, of the unit tests and the libFuzzer targets only (no
+#       programs) with AddressSanitizer + UndefinedBehaviorSanitizer
+#       (LeakSanitizer included), libFuzzer coverage on the libraries the
+#       fuzzers exercise, in build-asan/; every fuzzer for a short, bounded
+#       time; every unit test under the sanitizers.
 #   scripts/hardening.sh        the long local run (MUTUO_HARDENING=1 scripts/test.sh):
-#       the same in build-fuzz/, plus the four programs built with the
+#       the same at -O1 in build-fuzz/, plus the four programs built with the
 #       sanitizers and integration tests run with them; any sanitizer report
 #       from a program those tests start fails the run.
+#
+#   --phase build   only configure and build (scripts/test.sh runs this niced,
+#                   in the background, while ctest runs the main build's tests)
+#   --phase test    only fuzz and test what a finished build phase left (builds
+#                   first if it did not finish)
+#   (default: both)
 #
 # Exits non-zero when anything fails; prints the time each phase took.
 #
@@ -23,11 +30,24 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ci=0
-[ "${1:-}" = --ci ] && ci=1
+phase_arg=all
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --ci) ci=1 ;;
+    --phase) phase_arg=${2:?--phase needs build, test or all}; shift ;;
+    --phase=*) phase_arg=${1#--phase=} ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "hardening: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+case "$phase_arg" in build|test|all) ;; *) echo "hardening: --phase build|test|all" >&2; exit 2 ;; esac
 if [ $ci = 1 ]; then
   build=${MUTUO_HARDENING_BUILD:-$repo/build-asan}
+  opt=-O0  # the build is most of this pass's cost; -O1 took 2.5 times as long
 else
   build=${MUTUO_HARDENING_BUILD:-$repo/build-fuzz}
+  opt=-O1  # the programs run the integration tests: keep them fast enough
 fi
 fuzz_seconds=${MUTUO_FUZZ_SECONDS:-10}
 integration=${MUTUO_HARDENING_TESTS:-'^integration\.test_hostile_(agent_input|http)$'}
@@ -50,19 +70,25 @@ for tool in clang clang++; do
   }
 done
 
-# 1. Build. -O1 and line tables only: sanitizer reports keep file:line, the
-# build stays short. fuzzer-no-link instruments the libraries for libFuzzer.
+# 1. Build. Line tables only: sanitizer reports keep file:line, the build
+# stays short. tests/fuzz/unity.cmake (loaded with CMAKE_PROJECT_INCLUDE) adds
+# libFuzzer coverage to the libraries the fuzzers exercise only, one
+# precompiled header shared by the unit tests, and the unity exceptions below.
 # A unity build (several .cpp files compiled as one) roughly halves the time; a
-# library whose files clash in a unity batch is built file by file instead
-# (tests/fuzz/unity.cmake), named in the output so its owner can clean it up.
+# file that clashes in its unity batch is compiled on its own instead, named in
+# the output so its owner can clean it up.
 mkdir -p "$build"
-no_unity=""
+no_unity=""        # libraries built file by file (a clash the script cannot pin on a file)
+no_unity_files=""  # .cpp files compiled outside their unity batch
 configure() {
   cmake -S "$repo" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="-O1 -fsanitize=fuzzer-no-link" \
-    -DCMAKE_CXX_FLAGS_DEBUG=-gline-tables-only -DMUTUO_SANITIZE=ON -DMUTUO_FUZZ=ON \
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="$opt" -DCMAKE_C_FLAGS="$opt" \
+    -DCMAKE_CXX_FLAGS_DEBUG=-gline-tables-only -DCMAKE_C_FLAGS_DEBUG=-gline-tables-only \
+    -DMUTUO_SANITIZE=ON -DMUTUO_FUZZ=ON -DMUTUO_UNIT_TIMEOUT=300 \
     -DCMAKE_UNITY_BUILD=ON -DCMAKE_PROJECT_INCLUDE="$repo/tests/fuzz/unity.cmake" \
-    -DMUTUO_NO_UNITY="${no_unity// /;}" > "$build/hardening-configure.log" 2>&1 || {
+    -DMUTUO_NO_UNITY="${no_unity// /;}" -DMUTUO_NO_UNITY_FILES="${no_unity_files// /;}" \
+    -DMUTUO_HARDENING_SKIP="$(echo $skip_unit | tr ' ' ';')" -DMUTUO_HARDENING_PROGRAMS="${programs// /;}" \
+    > "$build/hardening-configure.log" 2>&1 || {
     cat "$build/hardening-configure.log" >&2
     exit 1
   }
@@ -72,32 +98,88 @@ configure() {
 skip_unit=${MUTUO_HARDENING_SKIP_UNIT:-}
 programs=""
 [ $ci = 1 ] || programs="mutuo-agent mutuo-tracker mutuo-receiver mutuo-dashboard"
-built=0
-for attempt in 1 2 3 4; do
-  configure
-  unit_targets=$(cd "$build" && ctest -N -L unit | sed -n 's/.*Test *#[0-9]*: unit\.//p' |
-    grep -vxE "${skip_unit// /|}" || true)
-  if make -C "$build" -j"$jobs" fuzzers $unit_targets $programs \
-      > "$build/hardening-build.log" 2>&1; then
-    built=1
+stamp=$build/hardening-built.stamp
+clang_failed=""  # unit tests that do not compile with clang: left out, named
+targets_failed() {  # the targets whose own rule failed in the last build log
+  grep -oE 'Makefile2:[0-9]+: [^ ]*CMakeFiles/[A-Za-z0-9_.+-]+\.dir/all\] Error' \
+    "$build/hardening-build.log" | sed -E 's|.*CMakeFiles/(.*)\.dir/all.*|\1|' | sort -u || true
+}
+not_in() {  # the words of $1 that are not in the list $2
+  tr ' ' '\n' <<< "$1" | sed '/^$/d' | grep -vxF -f <(tr ' ' '\n' <<< "$2" | sed '/^$/d'; echo ' ') || true
+}
+build_all() {
+  rm -f "$stamp"
+  local built=0 attempt clashed_objs clash_errors files libs failed others
+  for attempt in 1 2 3 4 5 6; do
+    configure
+    unit_targets=$(cd "$build" && ctest -N -L unit | sed -n 's/.*Test *#[0-9]*: unit\.//p' |
+      grep -vxE "${skip_unit// /|}" || true)
+    # -k: one pass finds every unity clash, and all else builds meanwhile.
+    # hardening_targets (tests/fuzz/unity.cmake): the fuzzers, the unit tests
+    # but those in skip_unit, the programs.
+    if make -k -C "$build" -j"$jobs" hardening_targets \
+        > "$build/hardening-build.log" 2>&1; then
+      built=1
+      break
+    fi
+    # Unity batches that failed to compile: the .cpp files their errors point
+    # at (the second definition of a name) leave their batch; a library whose
+    # errors point elsewhere is built file by file.
+    clashed_objs=$(grep -oE 'CMakeFiles/[A-Za-z0-9_.+-]+\.dir/Unity/unity_[0-9]+_cxx\.cxx\.o\] Error' \
+      "$build/hardening-build.log" | sort -u || true)
+    clash_errors=$(grep -E "^/[^:]+:[0-9]+:[0-9]+: error: (redefinition|conflicting|.*ambiguous)" \
+      "$build/hardening-build.log" || true)
+    files=$(not_in "$(grep -oE '^/[^:]+\.(cpp|cc|cxx):[0-9]+:[0-9]+: error' <<< "$clash_errors" |
+      cut -d: -f1 | sort -u)" "$no_unity_files")
+    if [ -n "$clashed_objs" ] && [ -n "$files" ]; then
+      echo "hardening: not unity-clean, compiled on their own:" $files
+      no_unity_files="$no_unity_files $(echo $files)"
+      { grep -E "^/[^:]+:[0-9]+:[0-9]+: error" "$build/hardening-build.log" || true; } |
+        sort -u | head -5 | sed 's/^/  /'
+      continue
+    fi
+    libs=$(not_in "$(sed -E 's|CMakeFiles/(.*)\.dir/Unity/.*|\1|' <<< "$clashed_objs" | sort -u)" "$no_unity")
+    if [ -n "$libs" ] && [ -n "$clash_errors" ]; then
+      echo "hardening: not unity-clean, built file by file:" $libs
+      no_unity="$no_unity $(echo $libs)"
+      continue
+    fi
+    # Real compile errors. A unit test that gcc (the main build) compiles but
+    # clang does not is left out and named (the main build's ctest runs it);
+    # anything else fails the pass.
+    failed=$(targets_failed)
+    others=$(not_in "$failed" "$unit_targets")
+    if [ -n "$failed" ] && [ -z "$others" ]; then
+      echo "hardening: WARNING: left out, does not compile with clang:" $failed >&2
+      { grep -E "^/[^:]+:[0-9]+:[0-9]+: error" "$build/hardening-build.log" || true; } |
+        sort -u | head -5 | sed 's/^/  /' >&2
+      clang_failed="$clang_failed $(echo $failed)"
+      skip_unit="$skip_unit $(echo $failed)"
+      continue
+    fi
     break
+  done
+  if [ $built = 0 ]; then
+    { grep -E "error|Error" "$build/hardening-build.log" || true; } | head -40 >&2
+    echo "hardening: build failed (full log: $build/hardening-build.log)" >&2
+    exit 1
   fi
-  # Libraries whose unity batch failed to compile; anything else is a real error.
-  clashed=$(grep -oE 'CMakeFiles/[A-Za-z0-9_.+-]+\.dir/Unity/unity_[0-9]+_cxx\.cxx\.o\] Error' \
-    "$build/hardening-build.log" | sed -E 's|CMakeFiles/(.*)\.dir/Unity/.*|\1|' | sort -u |
-    grep -vxF -f <(tr ' ' '\n' <<< "$no_unity" | sed '/^$/d') || true)
-  [ -n "$clashed" ] || break
-  echo "hardening: not unity-clean, built file by file:" $clashed
-  grep -E "^/[^:]+:[0-9]+:[0-9]+: error" "$build/hardening-build.log" | sort -u | head -5 | sed 's/^/  /'
-  no_unity="$no_unity $(echo $clashed)"
-done
-if [ $built = 0 ]; then
-  grep -E "error|Error" "$build/hardening-build.log" | head -40 >&2
-  echo "hardening: build failed (full log: $build/hardening-build.log)" >&2
-  exit 1
+  echo "$skip_unit" > "$stamp"
+}
+if [ "$phase_arg" != test ] || [ ! -f "$stamp" ]; then
+  build_all
+  phase "built fuzzers, unit tests${programs:+ and programs} with ASan+UBSan ($opt)"
+else
+  skip_unit=$(cat "$stamp")  # as the build phase left them
 fi
+skip_unit=$(echo $skip_unit)
 [ -n "$skip_unit" ] && echo "hardening: left out until fixed (see scripts/hardening.sh): $skip_unit"
-phase "built fuzzers, unit tests${programs:+ and programs} with ASan+UBSan"
+if [ "$phase_arg" = build ]; then
+  echo "hardening: build phase done (total $(( $(date +%s) - t0 )) s)"
+  exit 0
+fi
+unit_targets=$(cd "$build" && ctest -N -L unit | sed -n 's/.*Test *#[0-9]*: unit\.//p' |
+  grep -vxE "${skip_unit// /|}" || true)
 
 # Sanitizer settings for everything below. Reports abort the process with a
 # non-zero exit; UBSan stops at the first finding too.

@@ -5,9 +5,12 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <stop_token>
 #include <string>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -318,7 +321,18 @@ int main(int argc, char** argv) {
                                       "serving " + server->url() + ", connected to " + opt.broker,
                                       "serving " + server->url() + ", waiting for " + opt.broker);
 
+  // Once connected, bring agent roles made by older versions up to date (rights
+  // added since); on its own thread because it waits for the broker's answers.
+  std::jthread role_upgrade([&session, &registrar](std::stop_token stop) {
+    for (int i = 0; i < 3000 && !stop.stop_requested() && !session.connected(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // at most 5 minutes
+    if (stop.stop_requested() || !session.connected()) return;
+    auto upgraded = registrar.upgrade_agent_roles();
+    if (!upgraded) spdlog::warn("agent roles not checked for new rights: {}", upgraded.error());
+  });
+
   std::string signal = mutuo::wait_for_shutdown_signal();
+  role_upgrade.request_stop();
   readiness.stopping();
   spdlog::info("{} received, stopping", signal);
   server->stop();

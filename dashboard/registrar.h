@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/mqtt_session.h"
+#include "common/result.h"
 #include "dashboard/dashboard_store.h"
 #include "dashboard/dynsec_admin.h"
 
@@ -93,6 +94,14 @@ class Registrar {
   // Publishes every registration again (retained), e.g. after each connect, so
   // the broker's retained registry matches the store even after it lost state.
   void republish_all();
+
+  // Gives every registered agent's role the ACLs agent_role_acls() lists today,
+  // so agents registered by an older version gain rights added since (e.g.
+  // probe-now for second opinions) without registering again. ACLs a role
+  // already has are left as they are. Blocks on the broker: call it from a
+  // thread of its own, never from the MQTT callback. Returns how many roles
+  // were brought up to date, or why it failed.
+  Result<std::size_t> upgrade_agent_roles();
 
  private:
   // Runs the commands; the error message of the first failed one not listed in

@@ -82,6 +82,14 @@ class Watch:
         self.s.kill(self.name, signal.SIGTERM)
 
 
+def dynsec_ctrl(s, *args):
+    with open(os.path.join(s.broker_dir, "secrets", "admin.token")) as f:
+        password = f.read().strip()
+    return subprocess.run(["mosquitto_ctrl", "-h", "127.0.0.1", "-p", str(s.mqtt_port), "-u", "admin",
+                           "-P", password, "dynsec", *args],
+                          capture_output=True, text=True, timeout=10).stdout
+
+
 def all_bytes(path):
     data = b""
     for root, _, files in os.walk(path):
@@ -240,9 +248,16 @@ def main():
         log("a disabled agent is refused; enabled again, it gets in")
 
         # ---- restarts ------------------------------------------------------------
+        # A role made by an older version lacks rights added since (here the
+        # probe-now read of second opinions): a restarted dashboard adds them.
+        dynsec_ctrl(s, "removeRoleACL", "agent-bob", "subscribeLiteral", "mutuo/v1/probe-now/bob")
+        assert "mutuo/v1/probe-now/bob" not in dynsec_ctrl(s, "getRole", "agent-bob")
         s.kill("dashboard", signal.SIGTERM)
         s.start_dashboard()
         admin = s.dashboard_client()
+        wait_until("bob's role given the probe-now right again by the restarted dashboard",
+                   lambda: "mutuo/v1/probe-now/bob" in dynsec_ctrl(s, "getRole", "agent-bob"), 15)
+        assert "agent bob: its role gained 1 right(s)" in open(s.log_path("dashboard")).read()
         ids = sorted(a["id"] for a in admin.get("/api/registry")["agents"])
         assert ids == ["alice", "bob", "carol"], ids
         s.kill("mosquitto", signal.SIGTERM)

@@ -110,7 +110,7 @@ not_in() {  # the words of $1 that are not in the list $2
 build_all() {
   rm -f "$stamp"
   local built=0 attempt clashed_objs clash_errors files libs failed others
-  for attempt in 1 2 3 4 5 6; do
+  for attempt in 1 2 3 4 5 6 7 8; do
     configure
     unit_targets=$(cd "$build" && ctest -N -L unit | sed -n 's/.*Test *#[0-9]*: unit\.//p' |
       grep -vxE "${skip_unit// /|}" || true)

@@ -8,60 +8,27 @@
 
 #include "common/ids.h"
 #include "common/messages/alert.h"
+#include "dashboard/api_responses.h"
 #include "dashboard/api_router.h"
 #include "dashboard/random_token.h"
 
 namespace mutuo::dashboard {
 
 using nlohmann::json;
+using api::error;
+using api::is_read;
+using api::json_body;
+using api::json_response;
+using api::method_not_allowed;
 
 namespace {
 
-constexpr const char* kJson = "application/json";
-constexpr std::size_t kMaxBody = 64 * 1024;
 constexpr std::size_t kDefaultHistoryLimit = 100;
 constexpr std::size_t kMaxHistoryLimit = 1000;
 constexpr std::string_view kSilencesPath = "/api/silences";
 constexpr std::string_view kChannelsPath = "/api/channels";
 constexpr std::string_view kHistoryPath = "/api/alerts/history";
 constexpr std::string_view kRegistryPrefix = "/api/registry/";
-
-HttpResponse answer(int status, const json& body) {
-  return {status,
-          kJson,
-          body.dump(-1, ' ', false, json::error_handler_t::replace),
-          {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}}};
-}
-
-HttpResponse error(int status, const std::string& message) {
-  return answer(status, json{{"error", message}});
-}
-
-HttpResponse method_not_allowed(const char* allow) {
-  HttpResponse r = error(405, "method not allowed");
-  r.headers.emplace_back("Allow", allow);
-  return r;
-}
-
-bool is_read(std::string_view method) { return method == "GET" || method == "HEAD"; }
-
-// The request body as a JSON object, or the answer refusing it.
-std::optional<json> json_body(const HttpRequest& req, HttpResponse* refusal) {
-  if (req.body.size() > kMaxBody) {
-    *refusal = error(413, "request body larger than 64 KiB");
-    return std::nullopt;
-  }
-  if (!req.content_type.starts_with("application/json")) {
-    *refusal = error(415, "send the request body as application/json");
-    return std::nullopt;
-  }
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    *refusal = error(400, "the request body is not a JSON object");
-    return std::nullopt;
-  }
-  return j;
-}
 
 std::optional<int64_t> parse_int(std::string_view s) {
   int64_t v = 0;
@@ -164,11 +131,11 @@ HttpResponse AdminRoutes::silence_routes(const HttpRequest& req, std::string_vie
     if (id.empty()) {
       json list = json::array();
       for (const auto& [sid, s] : silences_.snapshot()) list.push_back(silence_json(s, now));
-      return answer(200, {{"silences", std::move(list)}, {"now", now}});
+      return json_response(200, {{"silences", std::move(list)}, {"now", now}});
     }
     auto s = silences_.get(id);
     if (!s) return error(404, "no silence '" + id + "'");
-    return answer(200, {{"silence", silence_json(*s, now)}, {"now", now}});
+    return json_response(200, {{"silence", silence_json(*s, now)}, {"now", now}});
   }
   if (id.empty() && req.method != "POST") return method_not_allowed("GET, HEAD, POST");
   if (!id.empty() && req.method != "PUT" && req.method != "DELETE") {
@@ -182,7 +149,7 @@ HttpResponse AdminRoutes::silence_routes(const HttpRequest& req, std::string_vie
     }
     silences_.erase(id);
     spdlog::info("silence {} deleted", id);
-    return answer(200, {{"deleted", id}});
+    return json_response(200, {{"deleted", id}});
   }
   HttpResponse refusal;
   auto body = json_body(req, &refusal);
@@ -246,7 +213,7 @@ HttpResponse AdminRoutes::silence_routes(const HttpRequest& req, std::string_vie
   auto silence = decode_silence(message.dump(-1, ' ', false, json::error_handler_t::replace));
   if (!silence) return error(400, "invalid silence: " + silence.error());
   if (existing && *existing == *silence) {
-    return answer(200, {{"silence", silence_json(*silence, now)}, {"changed", false}});
+    return json_response(200, {{"silence", silence_json(*silence, now)}, {"changed", false}});
   }
   if (!sources_.publish({silence_topic(sid), encode(*silence), 1, true})) {
     return error(502, "the broker did not take the silence; try again");
@@ -256,7 +223,7 @@ HttpResponse AdminRoutes::silence_routes(const HttpRequest& req, std::string_vie
                silence->subject.empty() ? silence->label_key + "=" + silence->label_value
                                         : silence->subject,
                existing ? "changed" : "created");
-  return answer(existing ? 200 : 201,
+  return json_response(existing ? 200 : 201,
                 {{"silence", silence_json(*silence, now)}, {"changed", true}});
 }
 
@@ -267,11 +234,11 @@ HttpResponse AdminRoutes::channel_routes(const HttpRequest& req, std::string_vie
     if (id.empty()) {
       json list = json::array();
       for (const auto& [cid, c] : channels_.snapshot()) list.push_back(channel_json(c, admin));
-      return answer(200, {{"channels", std::move(list)}, {"masked", !admin}});
+      return json_response(200, {{"channels", std::move(list)}, {"masked", !admin}});
     }
     auto c = channels_.get(id);
     if (!c) return error(404, "no channel '" + id + "'");
-    return answer(200, {{"channel", channel_json(*c, admin)}});
+    return json_response(200, {{"channel", channel_json(*c, admin)}});
   }
   if (id.empty() && req.method != "POST") return method_not_allowed("GET, HEAD, POST");
   if (!id.empty() && req.method != "PUT" && req.method != "DELETE") {
@@ -285,7 +252,7 @@ HttpResponse AdminRoutes::channel_routes(const HttpRequest& req, std::string_vie
     }
     channels_.erase(id);
     spdlog::info("notification channel {} deleted", id);
-    return answer(200, {{"deleted", id}});
+    return json_response(200, {{"deleted", id}});
   }
   HttpResponse refusal;
   auto body = json_body(req, &refusal);
@@ -316,7 +283,7 @@ HttpResponse AdminRoutes::channel_routes(const HttpRequest& req, std::string_vie
   auto channel = decode_channel(message.dump(-1, ' ', false, json::error_handler_t::replace));
   if (!channel) return error(400, "invalid channel: " + channel.error());
   if (existing && *existing == *channel) {
-    return answer(200, {{"channel", channel_json(*channel, admin)}, {"changed", false}});
+    return json_response(200, {{"channel", channel_json(*channel, admin)}, {"changed", false}});
   }
   if (!sources_.publish({channel_topic(cid), encode(*channel), 1, true})) {
     return error(502, "the broker did not take the channel; try again");
@@ -324,7 +291,7 @@ HttpResponse AdminRoutes::channel_routes(const HttpRequest& req, std::string_vie
   channels_.set(cid, *channel);
   spdlog::info("notification channel {} ({} {}) {}", cid, channel->kind, mask_url(channel->url),
                existing ? "changed" : "created");
-  return answer(existing ? 200 : 201,
+  return json_response(existing ? 200 : 201,
                 {{"channel", channel_json(*channel, admin)}, {"changed", true}});
 }
 
@@ -362,7 +329,7 @@ HttpResponse AdminRoutes::history(const HttpRequest& req) const {
     if (!e.held_back.empty()) j["held_back"] = e.held_back;
     list.push_back(std::move(j));
   }
-  return answer(200, {{"entries", std::move(list)},
+  return json_response(200, {{"entries", std::move(list)},
                       {"subject", q.subject},
                       {"limit", q.limit},
                       {"now", sources_.now_ms()}});
@@ -396,7 +363,7 @@ HttpResponse AdminRoutes::patch_agent(const HttpRequest& req, const std::string&
                                                             : 500;
     return error(status, result.message);
   }
-  return answer(200, {{"agent", agent_record_json(*result.value)}});
+  return json_response(200, {{"agent", agent_record_json(*result.value)}});
 }
 
 bool AdminRoutes::on_message(const MqttMessage& m) {

@@ -12,6 +12,7 @@
 #include "common/topics.h"
 #include "dashboard/api_admin_routes.h"
 #include "dashboard/api_json.h"
+#include "dashboard/api_responses.h"
 #include "dashboard/cached_answer.h"
 #include "dashboard/gzip.h"
 #include "dashboard/matrix_cache.h"
@@ -20,38 +21,21 @@
 namespace mutuo::dashboard {
 
 using nlohmann::json;
+using api::error;
+using api::is_read;
+using api::json_body;
+using api::json_response;
+using api::method_not_allowed;
 
 namespace {
 
 constexpr const char* kJson = "application/json";
-constexpr std::size_t kMaxBody = 64 * 1024;
 
 // The page is inline-only: no script, style or request may come from elsewhere.
 constexpr const char* kPagePolicy =
     "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'";
-
-HttpResponse json_response(int status, const json& body) {
-  // Replace invalid UTF-8 (e.g. from a percent-encoded path echoed in an error)
-  // rather than throw out of the web server's thread.
-  return {status,
-          kJson,
-          body.dump(-1, ' ', false, json::error_handler_t::replace),
-          {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}}};
-}
-
-HttpResponse error(int status, const std::string& message) {
-  return json_response(status, error_json(message));
-}
-
-HttpResponse method_not_allowed(const char* allow) {
-  HttpResponse r = error(405, "method not allowed");
-  r.headers.emplace_back("Allow", allow);
-  return r;
-}
-
-bool is_read(std::string_view method) { return method == "GET" || method == "HEAD"; }
 
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> parts;
@@ -66,24 +50,6 @@ std::vector<std::string_view> split_path(std::string_view path) {
     path.remove_prefix(end);
   }
   return parts;
-}
-
-// The request body as a JSON object, or the answer refusing it.
-std::optional<json> json_body(const HttpRequest& req, HttpResponse* refusal) {
-  if (req.body.size() > kMaxBody) {
-    *refusal = error(413, "request body larger than 64 KiB");
-    return std::nullopt;
-  }
-  if (!req.content_type.starts_with("application/json")) {
-    *refusal = error(415, "send the request body as application/json");
-    return std::nullopt;
-  }
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    *refusal = error(400, "the request body is not a JSON object");
-    return std::nullopt;
-  }
-  return j;
 }
 
 std::string string_field(const json& j, const char* name) {

@@ -3,11 +3,8 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
-#include <sys/statvfs.h>
 
 #include <algorithm>
-#include <cstdarg>
-#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -15,42 +12,12 @@
 
 #include "common/clock.h"
 #include "common/store_encoding.h"
+#include "common/store_disk.h"
 #include "common/store_rollup.h"
 
 namespace mutuo::receiver {
 
 using store::Family;
-
-namespace {
-
-// The refusal, when the filesystem holding `dir` has less than `min_free`
-// bytes free (see StoreWriterOptions::min_free_bytes).
-std::optional<std::string> disk_full(const std::string& dir, uint64_t min_free) {
-  struct statvfs st {};
-  if (statvfs(dir.c_str(), &st) != 0) return std::nullopt;
-  const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
-  if (free >= min_free) return std::nullopt;
-  return "disk full: " + std::to_string(free >> 20) + " MiB free for the store " + dir +
-         ", under the " + std::to_string(min_free >> 20) +
-         " MiB kept free; not written, not confirmed, until space returns";
-}
-
-// RocksDB's info log, forwarded to the receiver's own log (warnings and errors
-// only) instead of the store's LOG file: RocksDB's file logger aborts the
-// process on an assertion (Debian's 7.8 keeps them on) at its next write or at
-// close once one of its writes failed with ENOSPC, i.e. after any full disk.
-class ForwardingLogger : public rocksdb::Logger {
- public:
-  ForwardingLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override {
-    char line[1024];
-    std::vsnprintf(line, sizeof line, format, ap);
-    spdlog::warn("rocksdb: {}", line);
-  }
-};
-
-}  // namespace
 
 Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const std::string& dir,
                                                        StoreWriterOptions options) {
@@ -62,7 +29,7 @@ Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const std::string& dir,
   std::filesystem::create_directories(dir, ec);  // RocksDB creates only the last level
   rocksdb::DB* db = nullptr;
   rocksdb::DBOptions db_options = store::primary_db_options(w->options_.write_buffer_bytes);
-  db_options.info_log = std::make_shared<ForwardingLogger>();
+  db_options.info_log = store::forwarding_logger("rocksdb");
   rocksdb::Status s = rocksdb::DB::Open(
       db_options, dir, store::family_descriptors(w->options_.families), &w->handles_, &db);
   if (!s.ok()) return Error{"cannot open store " + dir + ": " + s.ToString()};
@@ -405,7 +372,10 @@ Result<std::vector<bool>> StoreWriter::commit(AssembledWrite& w) {
       refused = "an earlier store write failed while this one was put together";
     }
   }
-  if (!refused) refused = disk_full(db_->GetName(), min_free_bytes_.load());
+  if (!refused) {
+    if (auto full = store::disk_full(db_->GetName(), min_free_bytes_.load()))
+      refused = *full + "; not written, not confirmed, until space returns";
+  }
   if (!refused && w.batch.Count() > 0) {
     rocksdb::WriteOptions wo;  // WAL on: a confirmed batch survives a crash of this process
     wo.sync = options_.sync_wal;

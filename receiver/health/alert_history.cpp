@@ -4,15 +4,13 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
-#include <sys/statvfs.h>
 
-#include <cstdarg>
-#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "common/store_layout.h"
+#include "common/store_disk.h"
 
 namespace mutuo::health {
 
@@ -64,31 +62,6 @@ std::vector<HistoryEntry> scan(rocksdb::DB* db, const HistoryQuery& q) {
   return out;  // the iterator closes here, before any caller can close the DB
 }
 
-// The refusal, when the filesystem holding `dir` has less than kMinFreeBytes free.
-std::optional<std::string> disk_full(const std::string& dir) {
-  struct statvfs st {};
-  if (statvfs(dir.c_str(), &st) != 0) return std::nullopt;
-  const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
-  if (free >= AlertHistory::kMinFreeBytes) return std::nullopt;
-  return "disk full: " + std::to_string(free >> 20) + " MiB free for " + dir + ", under the " +
-         std::to_string(AlertHistory::kMinFreeBytes >> 20) + " MiB kept free";
-}
-
-// RocksDB's info log, forwarded to the receiver's log (warnings and errors only)
-// instead of a LOG file in the history's directory: RocksDB 7.8's file logger
-// aborts the process (an assertion Debian keeps on) at its next write or at
-// close once one of its writes failed with ENOSPC.
-class ForwardingLogger : public rocksdb::Logger {
- public:
-  ForwardingLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override {
-    char line[1024];
-    std::vsnprintf(line, sizeof line, format, ap);
-    spdlog::warn("alert history: rocksdb: {}", line);
-  }
-};
-
 }  // namespace
 
 std::string encode_history_entry(const HistoryEntry& e) {
@@ -126,7 +99,7 @@ Result<std::unique_ptr<AlertHistory>> AlertHistory::open(const std::string& dir,
   options.create_if_missing = true;
   options.keep_log_file_num = 2;
   options.max_open_files = -1;  // lets secondary readers follow the primary
-  options.info_log = std::make_shared<ForwardingLogger>();
+  options.info_log = store::forwarding_logger("alert history: rocksdb");
   // Alerts are rare: a small memtable, so the write-ahead log RocksDB
   // preallocates (about 1.1 times this) stays far below kMinFreeBytes.
   options.write_buffer_size = 4 << 20;
@@ -160,7 +133,7 @@ AlertHistory::~AlertHistory() {
 }
 
 Result<bool> AlertHistory::writable() {
-  if (auto full = disk_full(dir_)) return Error{"alert history: " + *full};
+  if (auto full = store::disk_full(dir_, kMinFreeBytes)) return Error{"alert history: " + *full};
   // A background error (say, a flush that failed for lack of space) makes
   // RocksDB refuse writes until cleared; there is room again, so clear it
   // (without a background error Resume() returns at once).
@@ -215,7 +188,7 @@ Result<bool> AlertHistory::append(const std::vector<HistoryEntry>& entries) {
 Result<std::size_t> AlertHistory::prune(int64_t now_ms) {
   int64_t cutoff = now_ms - keep_ms_;
   if (cutoff <= 0) return std::size_t{0};
-  if (auto full = disk_full(dir_)) return Error{"alert history: not pruned: " + *full};
+  if (auto full = store::disk_full(dir_, kMinFreeBytes)) return Error{"alert history: not pruned: " + *full};
   rocksdb::WriteBatch batch;
   std::size_t n = 0;
   {

@@ -1,0 +1,44 @@
+#include "common/store_disk.h"
+
+#include <rocksdb/env.h>
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+
+#include <cstdarg>
+#include <cstdio>
+
+namespace mutuo::store {
+
+namespace {
+
+class ForwardingLogger : public rocksdb::Logger {
+ public:
+  explicit ForwardingLogger(std::string prefix)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), prefix_(std::move(prefix)) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    spdlog::warn("{}: {}", prefix_, line);
+  }
+
+ private:
+  std::string prefix_;
+};
+
+}  // namespace
+
+std::shared_ptr<rocksdb::Logger> forwarding_logger(std::string prefix) {
+  return std::make_shared<ForwardingLogger>(std::move(prefix));
+}
+
+std::optional<std::string> disk_full(const std::string& dir, uint64_t min_free) {
+  struct statvfs st {};
+  if (statvfs(dir.c_str(), &st) != 0) return std::nullopt;
+  const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  if (free >= min_free) return std::nullopt;
+  return "disk full: " + std::to_string(free >> 20) + " MiB free for " + dir + ", under the " +
+         std::to_string(min_free >> 20) + " MiB kept free";
+}
+
+}  // namespace mutuo::store

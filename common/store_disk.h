@@ -1,0 +1,30 @@
+// What keeps a RocksDB store alive through a full disk (receiver's results
+// store, alert history).
+//
+// forwarding_logger: RocksDB's info log forwarded to the program's own log (warnings and errors
+// only) instead of a LOG file in the database's directory. RocksDB 7.8's file
+// logger aborts the process (an assertion Debian's build keeps on) at its next
+// write or at close once one of its writes failed with ENOSPC, i.e. after any
+// full disk; this logger writes nothing to that disk.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace rocksdb {
+class Logger;
+}
+
+namespace mutuo::store {
+
+// `prefix` starts each forwarded line, e.g. "rocksdb" or "alert history: rocksdb".
+std::shared_ptr<rocksdb::Logger> forwarding_logger(std::string prefix);
+
+// The refusal ("disk full: N MiB free for DIR, under the M MiB kept free"), when
+// the filesystem holding `dir` has less than `min_free` bytes free; nullopt when
+// it has enough or cannot be asked.
+std::optional<std::string> disk_full(const std::string& dir, uint64_t min_free);
+
+}  // namespace mutuo::store

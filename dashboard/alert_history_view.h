@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "dashboard/secondary_opener.h"
 #include "receiver/health/alert_history.h"
 
 namespace mutuo::dashboard {
@@ -30,18 +31,7 @@ class AlertHistoryView {
   std::optional<std::vector<health::HistoryEntry>> query(const health::HistoryQuery& q);
 
  private:
-  std::shared_ptr<health::AlertHistoryReader> fresh_reader();
-
-  const std::string primary_dir_;
-  const std::string secondary_dir_;
-  const std::chrono::milliseconds open_retry_;
-  const std::chrono::milliseconds catch_up_interval_;
-
-  std::mutex mu_;
-  std::shared_ptr<health::AlertHistoryReader> reader_;         // guarded by mu_
-  std::chrono::steady_clock::time_point last_open_attempt_{};  // guarded by mu_
-  std::chrono::steady_clock::time_point last_catch_up_{};      // guarded by mu_
-  bool open_failure_logged_ = false;                           // guarded by mu_
+  SecondaryOpener<health::AlertHistoryReader> opener_;
 };
 
 }  // namespace mutuo::dashboard

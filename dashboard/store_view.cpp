@@ -1,56 +1,22 @@
 #include "dashboard/store_view.h"
 
-#include <spdlog/spdlog.h>
-
 namespace mutuo::dashboard {
 
 StoreView::StoreView(std::string primary_dir, std::string secondary_dir,
                      std::chrono::milliseconds open_retry,
                      std::chrono::milliseconds catch_up_interval)
-    : primary_dir_(std::move(primary_dir)),
-      secondary_dir_(std::move(secondary_dir)),
-      open_retry_(open_retry),
-      catch_up_interval_(catch_up_interval) {}
-
-std::shared_ptr<store::StoreReader> StoreView::fresh_reader() {
-  std::lock_guard lock(mu_);
-  auto now = std::chrono::steady_clock::now();
-  if (!reader_) {
-    bool first_attempt = last_open_attempt_ == std::chrono::steady_clock::time_point{};
-    if (!first_attempt && now - last_open_attempt_ < open_retry_) return nullptr;
-    last_open_attempt_ = now;
-    auto opened = store::StoreReader::open(primary_dir_, secondary_dir_);
-    if (!opened) {
-      // Expected until the receiver has created its store: say so once, then quietly.
-      if (!open_failure_logged_) {
-        spdlog::warn("store not available yet, retrying on demand: {}", opened.error());
-        open_failure_logged_ = true;
-      } else {
-        spdlog::debug("store still not available: {}", opened.error());
-      }
-      return nullptr;
-    }
-    reader_ = std::move(opened).value();
-    last_catch_up_ = now;  // opening reads the primary's current state
-    spdlog::info("opened store {} as a secondary in {}", primary_dir_, secondary_dir_);
-    return reader_;
-  }
-  if (now - last_catch_up_ >= catch_up_interval_) {
-    reader_->catch_up();
-    last_catch_up_ = now;
-  }
-  return reader_;
-}
+    : opener_("store", std::move(primary_dir), std::move(secondary_dir), open_retry,
+              catch_up_interval) {}
 
 StoreView::Snapshot StoreView::latest() {
-  auto reader = fresh_reader();
+  auto reader = opener_.fresh();
   if (!reader) return {};
   return {true, reader->latest()};
 }
 
 std::optional<store::SeriesData> StoreView::series(const store::SeriesId& series, int64_t from_ms,
                                                    int64_t to_ms, std::size_t max_points) {
-  auto reader = fresh_reader();
+  auto reader = opener_.fresh();
   if (!reader) return std::nullopt;
   return reader->series(series, from_ms, to_ms, max_points);
 }
@@ -62,7 +28,7 @@ std::vector<std::optional<double>> StoreView::minute_medians(
   // are stored when they end, a batch may wait a few seconds.
   constexpr int64_t kSettleMs = 15'000;
   std::vector<std::optional<double>> out(results.size());
-  auto reader = fresh_reader();
+  auto reader = opener_.fresh();
   if (!reader) return out;
   std::lock_guard lock(medians_mu_);
   std::unordered_map<std::string, Median> kept;

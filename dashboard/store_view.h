@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/store_reader.h"
+#include "dashboard/secondary_opener.h"
 
 namespace mutuo::dashboard {
 
@@ -54,21 +55,7 @@ class StoreView {
       std::chrono::milliseconds reread = std::chrono::seconds(10));
 
  private:
-  // Opens the store if due and needed, catches up if due, and returns the reader
-  // (null while the store is unavailable).
-  std::shared_ptr<store::StoreReader> fresh_reader();
-
-  const std::string primary_dir_;
-  const std::string secondary_dir_;
-  const std::chrono::milliseconds open_retry_;
-  const std::chrono::milliseconds catch_up_interval_;
-
-  std::mutex mu_;
-  // Shared so a request can keep reading while another one catches up.
-  std::shared_ptr<store::StoreReader> reader_;                 // guarded by mu_
-  std::chrono::steady_clock::time_point last_open_attempt_{};  // guarded by mu_
-  std::chrono::steady_clock::time_point last_catch_up_{};      // guarded by mu_
-  bool open_failure_logged_ = false;                           // guarded by mu_
+  SecondaryOpener<store::StoreReader> opener_;
 
   // minute_medians()'s memory, by series key: one bucket per series.
   struct Median {

@@ -25,6 +25,17 @@ CHANGES = [
     ("DELETE", "/api/registry/eve-1", None),
     ("POST", "/api/users", {"username": "eve", "password": "eve-password-123", "role": "admin"}),
     ("DELETE", "/api/users/admin", None),
+    ("PATCH", "/api/registry/eve-1", {"labels": {"site": "x"}}),
+    ("POST", "/api/checks", {"id": "web-1", "kind": "tcp", "target": "127.0.0.1:1"}),
+    ("PUT", "/api/checks/web-1", {"kind": "tcp", "target": "127.0.0.1:1"}),
+    ("DELETE", "/api/checks/web-1", None),
+    ("POST", "/api/silences", {"id": "s-1", "subject": "peer/eve-1", "duration_s": 60}),
+    ("PUT", "/api/silences/s-1", {"subject": "peer/eve-1", "duration_s": 60}),
+    ("DELETE", "/api/silences/s-1", None),
+    ("POST", "/api/channels", {"id": "c-1", "kind": "webhook", "url": "http://127.0.0.1:9/"}),
+    ("PUT", "/api/channels/c-1", {"kind": "webhook", "url": "http://127.0.0.1:9/"}),
+    ("DELETE", "/api/channels/c-1", None),
+    ("PUT", "/api/status-page", {"enabled": True}),
     ("POST", "/api/logout", None),
 ]
 
@@ -74,7 +85,9 @@ def main():
             assert st in (401, 415), (method, path, st)
         assert admin.get("/api/registry")["agents"] == []
         assert [u["name"] for u in admin.get("/api/users")["users"]] == [s.admin_user]
-        assert not s.retained("mutuo/v1/registry/+"), "a refused request changed the broker"
+        for topics in ("mutuo/v1/registry/+", "mutuo/v1/checks/+", "mutuo/v1/silences/+",
+                       "mutuo/v1/channels/+"):
+            assert not s.retained(topics), ("a refused request changed the broker", topics)
         assert admin.get("/api/session")["user"] == s.admin_user, "a refused logout logged out"
         log(f"{len(CHANGES)} state-changing routes refuse no session (401), no or a wrong CSRF "
             "token and a foreign Origin (403); nothing changed")

@@ -9,17 +9,17 @@ using codec::json;
 
 namespace {
 
-constexpr std::string_view kPrefix = "mutuo/v1/probe-now/";
+constexpr std::string_view kProbeNowPrefix = "mutuo/v1/probe-now/";
 
 }  // namespace
 
 std::string probe_now_topic(std::string_view agent) {
-  return std::string(kPrefix) + std::string(agent);
+  return std::string(kProbeNowPrefix) + std::string(agent);
 }
 
 std::optional<std::string> probe_now_agent_of(std::string_view topic) {
-  if (!topic.starts_with(kPrefix)) return std::nullopt;
-  std::string_view id = topic.substr(kPrefix.size());
+  if (!topic.starts_with(kProbeNowPrefix)) return std::nullopt;
+  std::string_view id = topic.substr(kProbeNowPrefix.size());
   if (!valid_id(id)) return std::nullopt;
   return std::string(id);
 }

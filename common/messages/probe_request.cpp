@@ -8,7 +8,7 @@ using codec::json;
 
 namespace {
 
-constexpr std::string_view kPrefix = "mutuo/v1/probe-requests/";
+constexpr std::string_view kRequestPrefix = "mutuo/v1/probe-requests/";
 
 bool valid_reason(std::string_view r) {
   if (r.empty() || r.size() > 32) return false;
@@ -36,12 +36,12 @@ bool valid_probe_request_subject(std::string_view subject) {
 }
 
 std::string probe_request_topic(std::string_view subject) {
-  return std::string(kPrefix) + std::string(subject);
+  return std::string(kRequestPrefix) + std::string(subject);
 }
 
 std::optional<std::string> probe_request_subject_of(std::string_view topic) {
-  if (!topic.starts_with(kPrefix)) return std::nullopt;
-  std::string_view subject = topic.substr(kPrefix.size());
+  if (!topic.starts_with(kRequestPrefix)) return std::nullopt;
+  std::string_view subject = topic.substr(kRequestPrefix.size());
   if (!valid_probe_request_subject(subject)) return std::nullopt;
   return std::string(subject);
 }

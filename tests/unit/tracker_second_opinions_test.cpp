@@ -157,9 +157,9 @@ TEST_CASE("one agent is asked at most per_agent_per_minute times a minute") {
     if (!answer) continue;
     for (const auto& p : *answer) ++asked[p.agent];
   }
-  for (const auto& [agent, n] : asked) {
-    CAPTURE(agent);
-    CHECK(n <= 2);
+  for (const auto& entry : asked) {  // not a structured binding: CAPTURE's lambda takes it
+    CAPTURE(entry.first);
+    CHECK(entry.second <= 2);
   }
   // A minute later they may be asked again.
   auto later =

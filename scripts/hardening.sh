@@ -26,6 +26,8 @@
 #                            <repo>/build-fuzz otherwise)
 #   MUTUO_HARDENING_TESTS    ctest -R regex of the integration tests to run (not with --ci)
 #   MUTUO_HARDENING_SKIP_UNIT  unit tests left out (space separated), with a reason below
+#   MUTUO_TEST_SCALE         percent of the unit tests' generated loops under the
+#                            sanitizers (default 25; tests/unit/test_scale.h)
 #   MUTUO_JOBS               parallel build jobs (default: number of cores)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -230,9 +232,12 @@ for t in "${fuzzers[@]}"; do
 done
 phase "fuzzed ${#fuzzers[@]} targets for ${fuzz_seconds} s each, $jobs at a time"
 
-# 3a. Unit tests under the sanitizers (reports go to the test's output).
+# 3a. Unit tests under the sanitizers (reports go to the test's output), with
+# their generated loops at a quarter (tests/unit/test_scale.h): -O0 and shadow
+# memory make them 3-5 times slower, the fuzzers above cover the same decoders,
+# and the main build's ctest runs the loops in full.
 skip_re=${skip_unit// /|}
-if ! (cd "$build" && ctest -L unit ${skip_re:+-E "^unit\.($skip_re)\$"} --output-on-failure \
+if ! (cd "$build" && MUTUO_TEST_SCALE=${MUTUO_TEST_SCALE:-25} ctest -L unit ${skip_re:+-E "^unit\.($skip_re)\$"} --output-on-failure \
       --timeout 300 -j"$jobs" > "$build/hardening-unit.log" 2>&1); then
   grep -E "tests passed|Failed|\*\*\*" "$build/hardening-unit.log" >&2 || true
   echo "hardening: unit tests failed under ASan+UBSan (log: $build/hardening-unit.log)" >&2

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "common/messages/results.h"
+#include "tests/unit/test_scale.h"
 
 namespace mutuo {
 namespace {
@@ -317,7 +318,7 @@ TEST_CASE("the schema's examples decode fast, exactly as the reference decodes t
 
 TEST_CASE("generated batches: the fast decoder takes the plain ones and agrees on all") {
   Generator gen(42);
-  int fast = 0, accepted = 0, total = 20000;
+  int fast = 0, accepted = 0, total = mutuo::test::scaled(20000);
   for (int i = 0; i < total; ++i) {
     std::string p = gen.batch();
     Verdict v = check(p);
@@ -424,10 +425,10 @@ TEST_CASE("hostile payloads are refused with the reference's reasons") {
 TEST_CASE("mutated batches: whatever the fast decoder accepts, the reference decodes the same") {
   Generator gen(7);
   std::vector<std::string> bases = schema_examples();
-  for (int i = 0; i < 200; ++i) bases.push_back(gen.batch());
+  for (int i = 0; i < mutuo::test::scaled(200); ++i) bases.push_back(gen.batch());
   int fast = 0, total = 0;
   for (const auto& base : bases) {
-    for (int m = 0; m < 300; ++m) {
+    for (int m = 0, n = mutuo::test::scaled(300); m < n; ++m) {
       std::string p = mutate(base, gen.rng());
       Verdict v = check(p);
       ++total;

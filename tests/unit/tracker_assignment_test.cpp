@@ -9,6 +9,7 @@
 
 #include "tracker/assignment.h"
 #include "tracker/leader.h"
+#include "tests/unit/test_scale.h"
 
 using namespace mutuo;
 using namespace mutuo::tracker;
@@ -137,7 +138,7 @@ TEST_CASE("stability: one join or leave changes O(k) assignments") {
   std::mt19937 rng(7);
   std::size_t worst = 0, sum = 0, rounds = 0;
   int next = 1000;
-  for (int i = 0; i < 60; ++i) {
+  for (int i = 0, n = mutuo::test::scaled(60); i < n; ++i) {
     std::set<std::string> touched;
     if (i % 2 == 0) {
       Peer p = peer(next++);
@@ -177,7 +178,7 @@ TEST_CASE("determinism: churn applied step by step equals a fresh computation") 
   incremental.update(live, {});
   std::mt19937 rng(11);
   int next = 400;
-  for (int round = 0; round < 20; ++round) {
+  for (int round = 0, n = std::max(11, mutuo::test::scaled(20)); round < n; ++round) {
     for (int j = 0; j < 5; ++j) {  // a burst: several leaves and joins in one update
       auto it = live.begin();
       std::advance(it, rng() % live.size());

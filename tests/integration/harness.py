@@ -8,6 +8,7 @@ bounded in time; every process it started is stopped on exit, and only those.
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -165,6 +166,9 @@ class System:
         self.stop_all()
         if exc[0] is not None:
             self.dump_logs()
+            log(f"kept {self.dir} for inspection")
+        elif os.environ.get("MUTUO_KEEP_TEST_DIRS") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
         return False
 
     def dump_logs(self, lines=40):

@@ -12,6 +12,7 @@
 #include "dashboard/dashboard_store.h"
 #include "dashboard/presence_table.h"
 #include "dashboard/web_assets.h"
+#include "tests/unit/test_support.h"
 
 using mutuo::Rtt;
 using mutuo::Status;
@@ -21,6 +22,8 @@ using mutuo::dashboard::PresenceTable;
 using mutuo::dashboard::PresenceUpdate;
 using mutuo::store::StoredResult;
 using nlohmann::json;
+
+using mutuo::test::TempDir;
 
 namespace {
 
@@ -265,15 +268,6 @@ TEST_CASE("matrix json: a result from the future has age 0 and counts without se
 namespace {
 
 // A scratch directory removed at the end of the test.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/mutuo-dashboard-test-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
 struct RouterFixture {
   TempDir dir;
   std::unique_ptr<mutuo::dashboard::DashboardStore> store =

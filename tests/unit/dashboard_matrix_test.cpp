@@ -15,21 +15,15 @@
 #include "dashboard/matrix_cache.h"
 #include "dashboard/store_view.h"
 #include "receiver/store_writer.h"
+#include "tests/unit/test_support.h"
 
 using mutuo::dashboard::MatrixCache;
 using mutuo::store::StoredResult;
 using nlohmann::json;
 
-namespace {
+using mutuo::test::TempDir;
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/mutuo-dashboard-matrix-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+namespace {
 
 mutuo::ProbeResult udp(const std::string& target, int64_t ts, double avg) {
   mutuo::ProbeResult r;

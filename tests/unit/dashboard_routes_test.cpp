@@ -14,6 +14,7 @@
 #include "dashboard/api_router.h"
 #include "dashboard/dashboard_store.h"
 #include "dashboard/status_page.h"
+#include "tests/unit/test_support.h"
 
 using mutuo::dashboard::HttpRequest;
 using mutuo::dashboard::HttpResponse;
@@ -21,16 +22,9 @@ using mutuo::dashboard::Role;
 using mutuo::store::StoredResult;
 using nlohmann::json;
 
-namespace {
+using mutuo::test::TempDir;
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/mutuo-dashboard-routes-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+namespace {
 
 StoredResult udp(const std::string& o, const std::string& t, int64_t ts, uint32_t recv) {
   StoredResult r;

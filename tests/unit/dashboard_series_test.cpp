@@ -10,6 +10,7 @@
 #include "dashboard/api_router.h"
 #include "dashboard/dashboard_store.h"
 #include "dashboard/web_assets.h"
+#include "tests/unit/test_support.h"
 
 using mutuo::TargetKind;
 using mutuo::store::SeriesData;
@@ -74,16 +75,9 @@ TEST_CASE("series json: columns oldest first, nulls for absent statistics") {
   CHECK(mutuo::dashboard::tier_name(Tier::kHour) == std::string("hour"));
 }
 
-namespace {
+using mutuo::test::TempDir;
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/mutuo-dashboard-series-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+namespace {
 
 constexpr int64_t kNow = 100LL * 24 * 3600 * 1000;
 

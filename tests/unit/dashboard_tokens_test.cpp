@@ -10,22 +10,16 @@
 #include "dashboard/api_router.h"
 #include "dashboard/api_tokens.h"
 #include "dashboard/dashboard_store.h"
+#include "tests/unit/test_support.h"
 
 using mutuo::dashboard::HttpRequest;
 using mutuo::dashboard::HttpResponse;
 using mutuo::dashboard::Role;
 using nlohmann::json;
 
-namespace {
+using mutuo::test::TempDir;
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/mutuo-dashboard-tokens-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+namespace {
 
 struct TokenFixture {
   TempDir dir;

@@ -6,28 +6,18 @@
 #include <fstream>
 
 #include "common/delivery/batch_store.h"
+#include "tests/unit/test_support.h"
 
 using namespace mutuo::delivery;
 namespace fs = std::filesystem;
 
-namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "mutuo-store-XXXXXX").string();
-    path = mkdtemp(t.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-}  // namespace
+using mutuo::test::TempDir;
 
 TEST_CASE("stored batches and the counter survive a reopen") {
   TempDir d;
   uint64_t first = 0, second = 0;
   {
-    auto s = BatchStore::open({d.path + "/buf", true});
+    auto s = BatchStore::open({d.file("buf"), true});
     REQUIRE(s);
     auto& store = *s.value();
     CHECK(store.take_found().empty());
@@ -43,7 +33,7 @@ TEST_CASE("stored batches and the counter survive a reopen") {
     CHECK(*back == "{\"batch\":2}");
   }
   {
-    auto s = BatchStore::open({d.path + "/buf", true});
+    auto s = BatchStore::open({d.file("buf"), true});
     REQUIRE(s);
     auto found = s.value()->take_found();
     REQUIRE(found.size() == 2);
@@ -57,7 +47,7 @@ TEST_CASE("stored batches and the counter survive a reopen") {
     CHECK(third > second);
     s.value()->remove(found[0]);
   }
-  auto s = BatchStore::open({d.path + "/buf", true});
+  auto s = BatchStore::open({d.file("buf"), true});
   REQUIRE(s);
   CHECK(s.value()->take_found().size() == 1);
 }
@@ -87,16 +77,16 @@ TEST_CASE("a second process cannot open the same directory") {
 
 TEST_CASE("unfinished and foreign files are not taken for batches") {
   TempDir d;
-  std::ofstream(d.path + "/00000000000000000042-1.json.tmp") << "half";
-  std::ofstream(d.path + "/notes.txt") << "hello";
-  std::ofstream(d.path + "/00000000000000000007-x.json") << "{}";
-  std::ofstream(d.path + "/00000000000000000009-2.json") << "{}";
+  std::ofstream(d.file("00000000000000000042-1.json.tmp")) << "half";
+  std::ofstream(d.file("notes.txt")) << "hello";
+  std::ofstream(d.file("00000000000000000007-x.json")) << "{}";
+  std::ofstream(d.file("00000000000000000009-2.json")) << "{}";
   auto s = BatchStore::open({d.path, true});
   REQUIRE(s);
   auto found = s.value()->take_found();
   REQUIRE(found.size() == 1);
   CHECK(found[0].batch == 9);
-  CHECK_FALSE(fs::exists(d.path + "/00000000000000000042-1.json.tmp"));
-  CHECK(fs::exists(d.path + "/notes.txt"));
+  CHECK_FALSE(fs::exists(d.file("00000000000000000042-1.json.tmp")));
+  CHECK(fs::exists(d.file("notes.txt")));
   CHECK(*s.value()->next_number() > 9);
 }

@@ -7,22 +7,16 @@
 #include <map>
 
 #include "common/delivery/outbox.h"
+#include "tests/unit/test_support.h"
 
 using namespace mutuo::delivery;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using Clock = Outbox::Clock;
 
-namespace {
+using mutuo::test::TempDir;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "mutuo-outbox-XXXXXX").string();
-    path = mkdtemp(t.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+namespace {
 
 struct Bus {
   bool up = true;

@@ -10,6 +10,7 @@
 #include "health_fixtures.h"
 #include "receiver/health/alert_history.h"
 #include "receiver/health/health_service.h"
+#include "tests/unit/test_support.h"
 
 using namespace health_fixtures;
 using mutuo::Alert;
@@ -17,20 +18,9 @@ using mutuo::HealthState;
 using mutuo::MqttMessage;
 using namespace mutuo::health;
 
-namespace {
+using mutuo::test::TempDir;
 
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/mutuo-history-test-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string path;
-};
+namespace {
 
 HistoryEntry entry(const std::string& subject, int64_t ts, HealthState state,
                    std::string kind = "alert", std::string held_back = "") {
@@ -121,10 +111,10 @@ TEST_CASE("entries older than the retention are pruned from both indexes") {
 
 TEST_CASE("a secondary reader sees what the receiver wrote after catching up") {
   TempDir dir;
-  auto h = AlertHistory::open(dir.path + "/history", 3'600'000);
+  auto h = AlertHistory::open(dir.file("history"), 3'600'000);
   REQUIRE(h.ok());
   REQUIRE(h.value()->append({entry("peer/a", 1'000, HealthState::kDown)}).ok());
-  auto r = AlertHistoryReader::open(dir.path + "/history", dir.path + "/secondary");
+  auto r = AlertHistoryReader::open(dir.file("history"), dir.file("secondary"));
   REQUIRE(r.ok());
   CHECK(r.value()->query({}).size() == 1);
   REQUIRE(h.value()->append({entry("peer/a", 2'000, HealthState::kUp, "recovery")}).ok());

@@ -6,14 +6,11 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
 
 #include "common/messages/silence.h"
 #include "health_fixtures.h"
 #include "receiver/health/health_service.h"
+#include "tests/unit/schema_support.h"
 
 using nlohmann::json;
 using namespace health_fixtures;
@@ -23,30 +20,16 @@ using namespace mutuo::health;
 
 namespace {
 
-const json& schema_doc() {
-  static const json doc = [] {
-    std::ifstream in(std::string(MUTUO_SCHEMA_DIR) + "/silence.schema.json");
-    return json::parse(in);
-  }();
-  return doc;
-}
+const mutuo::test::SchemaFile& schema() { return mutuo::test::schema_file("silence"); }
 
-bool schema_valid(const json& instance) {
-  valijson::Schema schema;
-  valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-  valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_doc());
-  parser.populateSchema(schema_adapter, schema);
-  valijson::Validator validator;
-  valijson::adapters::NlohmannJsonAdapter target(instance);
-  return validator.validate(schema, target, nullptr);
-}
+bool schema_valid(const json& instance) { return schema().valid(instance); }
 
-json example(std::size_t i) { return schema_doc().at("examples").at(i); }
+json example(std::size_t i) { return schema().doc().at("examples").at(i); }
 
 }  // namespace
 
 TEST_CASE("every schema example validates, decodes, and encodes back to itself") {
-  const json& examples = schema_doc().at("examples");
+  const json& examples = schema().doc().at("examples");
   REQUIRE(examples.size() >= 2);
   for (const json& e : examples) {
     CAPTURE(e.dump());

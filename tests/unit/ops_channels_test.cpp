@@ -8,13 +8,10 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
 
 #include "common/messages/channel.h"
 #include "receiver/health/notifier.h"
+#include "tests/unit/schema_support.h"
 
 using nlohmann::json;
 using mutuo::health::BusChannels;
@@ -24,23 +21,9 @@ using mutuo::health::NoticeKind;
 
 namespace {
 
-const json& schema_doc() {
-  static const json doc = [] {
-    std::ifstream in(std::string(MUTUO_SCHEMA_DIR) + "/channel.schema.json");
-    return json::parse(in);
-  }();
-  return doc;
-}
+const mutuo::test::SchemaFile& schema() { return mutuo::test::schema_file("channel"); }
 
-bool schema_valid(const json& instance) {
-  valijson::Schema schema;
-  valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-  valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_doc());
-  parser.populateSchema(schema_adapter, schema);
-  valijson::Validator validator;
-  valijson::adapters::NlohmannJsonAdapter target(instance);
-  return validator.validate(schema, target, nullptr);
-}
+bool schema_valid(const json& instance) { return schema().valid(instance); }
 
 Notice down_notice(const std::string& agent) {
   Notice n;
@@ -64,7 +47,7 @@ mutuo::MqttMessage channel_message(const std::string& id, const std::string& url
 }  // namespace
 
 TEST_CASE("every channel schema example validates, decodes, and encodes back to itself") {
-  const json& examples = schema_doc().at("examples");
+  const json& examples = schema().doc().at("examples");
   REQUIRE(examples.size() >= 2);
   for (const json& e : examples) {
     CAPTURE(e.dump());
@@ -105,7 +88,7 @@ TEST_CASE("bad channels are refused by the codec with a reason, and by the schem
   };
   for (const auto& c : cases) {
     CAPTURE(c.what);
-    json j = schema_doc().at("examples").at(0);
+    json j = schema().doc().at("examples").at(0);
     c.edit(j);
     auto decoded = mutuo::decode_channel(j.dump());
     REQUIRE_FALSE(decoded.ok());

@@ -10,20 +10,13 @@
 #include "common/clock.h"
 #include "common/messages/ack.h"
 #include "common/store_reader.h"
+#include "tests/unit/test_support.h"
 
 using namespace mutuo;
 
-namespace {
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("mutuo-receiver-test-" + std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using mutuo::test::TempDir;
 
+namespace {
 struct Fixture {
   TempDir dir;
   std::unique_ptr<receiver::StoreWriter> store;

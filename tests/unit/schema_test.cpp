@@ -12,11 +12,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validation_results.hpp>
-#include <valijson/validator.hpp>
 #include <vector>
 
 #include "common/messages/ack.h"
@@ -26,55 +21,15 @@
 #include "common/messages/peer.h"
 #include "common/messages/results.h"
 #include "common/messages/status.h"
+#include "tests/unit/schema_support.h"
 
+using mutuo::test::SchemaFile;
+using mutuo::test::schema_file;
 using nlohmann::json;
 
 namespace {
 
 const char* const kMessages[] = {"status", "peer", "assign", "results", "ack", "check", "alert"};
-
-// One schema file, parsed by valijson.
-class SchemaFile {
- public:
-  explicit SchemaFile(const std::string& name) {
-    std::string path = std::string(MUTUO_SCHEMA_DIR) + "/" + name + ".schema.json";
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path);
-    doc_ = json::parse(in);
-    valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-    valijson::adapters::NlohmannJsonAdapter adapter(doc_);
-    parser.populateSchema(adapter, schema_);
-  }
-
-  const json& doc() const { return doc_; }
-
-  // "" when `instance` is valid, else valijson's errors, one per line.
-  std::string errors(const json& instance) const {
-    valijson::Validator validator;  // strong types: "1" is not an integer
-    valijson::ValidationResults results;
-    valijson::adapters::NlohmannJsonAdapter target(instance);
-    if (validator.validate(schema_, target, &results)) return "";
-    std::string out;
-    valijson::ValidationResults::Error e;
-    while (results.popError(e)) {
-      for (const auto& c : e.context) out += c;
-      out += ": " + e.description + "\n";
-    }
-    return out.empty() ? "invalid" : out;
-  }
-  bool valid(const json& instance) const { return errors(instance).empty(); }
-
- private:
-  json doc_;
-  valijson::Schema schema_;
-};
-
-const SchemaFile& schema_file(const std::string& name) {
-  static std::map<std::string, std::unique_ptr<SchemaFile>> cache;
-  auto& slot = cache[name];
-  if (!slot) slot = std::make_unique<SchemaFile>(name);
-  return *slot;
-}
 
 // What the C++ codec makes of a payload: the decoder's reason, or the message
 // encoded again.

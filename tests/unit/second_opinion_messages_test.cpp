@@ -8,37 +8,20 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
 #include <vector>
 
 #include "common/messages/probe_now.h"
 #include "common/messages/probe_request.h"
+#include "tests/unit/schema_support.h"
 
 using nlohmann::json;
 
 namespace {
 
-const json& schema_doc(const std::string& name) {
-  static std::map<std::string, json> docs;
-  auto& doc = docs[name];
-  if (doc.is_null()) {
-    std::ifstream in(std::string(MUTUO_SCHEMA_DIR) + "/" + name + ".schema.json");
-    doc = json::parse(in);
-  }
-  return doc;
-}
+const json& schema_doc(const std::string& name) { return mutuo::test::schema_file(name).doc(); }
 
 bool schema_valid(const std::string& name, const json& instance) {
-  valijson::Schema schema;
-  valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-  valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_doc(name));
-  parser.populateSchema(schema_adapter, schema);
-  valijson::Validator validator;
-  valijson::adapters::NlohmannJsonAdapter target(instance);
-  return validator.validate(schema, target, nullptr);
+  return mutuo::test::schema_file(name).valid(instance);
 }
 
 json example(const std::string& name, std::size_t i) {

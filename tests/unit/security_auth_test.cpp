@@ -18,20 +18,14 @@
 #include "dashboard/random_token.h"
 #include "dashboard/registrar.h"
 #include "dashboard/session_store.h"
+#include "tests/unit/test_support.h"
 
 using namespace mutuo::dashboard;
 using nlohmann::json;
 
-namespace {
+using mutuo::test::TempDir;
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/mutuo-security-test-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+namespace {
 
 std::string header(const HttpResponse& r, const std::string& name) {
   for (const auto& [k, v] : r.headers) {

@@ -12,20 +12,13 @@
 #include "common/store_encoding.h"
 #include "common/store_families.h"
 #include "common/store_reader.h"
+#include "tests/unit/test_support.h"
 
 using namespace mutuo;
 
-namespace {
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("mutuo-store-test-" + std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using mutuo::test::TempDir;
 
+namespace {
 ProbeResult udp(const std::string& target, int64_t ts, uint32_t recv) {
   ProbeResult r;
   r.target = target;

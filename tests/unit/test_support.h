@@ -1,0 +1,34 @@
+// Helpers shared by the unit tests.
+#pragma once
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace mutuo::test {
+
+// A fresh directory under the system's temporary directory, named
+// `<prefix>-XXXXXX`, removed with everything in it when the object goes away.
+struct TempDir {
+  explicit TempDir(const std::string& prefix = "mutuo-test") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp " + tmpl + " failed");
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  // `name` inside the directory, as a string.
+  std::string file(const std::string& name) const { return (path / name).string(); }
+
+  std::filesystem::path path;
+};
+
+}  // namespace mutuo::test

@@ -54,7 +54,7 @@ def fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def receiver_metrics(port):
+def metrics_of(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
         text = r.read().decode()
     out = {}
@@ -104,7 +104,8 @@ def main():
         s.start_receiver(extra=("--metrics-listen", f"127.0.0.1:{mport}", "--stats-every-s", "60",
                                 *shlex.split(args.receiver_args)))
         s.start_tracker(interval_s=args.interval_s, extra=("--k", str(args.k)))
-        s.start_dashboard()
+        dport = free_port()
+        s.start_dashboard(extra=("--metrics-listen", f"127.0.0.1:{dport}"))
         log(f"provisioning {args.agents} result publishers")
         for i in range(args.agents):  # one at a time: dynsec loses concurrent changes
             s.provision("agent", f"load-{i}")
@@ -131,7 +132,7 @@ def main():
             log(f"soak: {args.agents} agents, {rate:.0f} results/s for {args.minutes:g} min, "
                 f"warm-up {warmup_s / 60:g} min, a sample every {args.sample_s:g} s")
             header = "  t_s " + "".join(f"{c[:9]:>10}" for c in components) + \
-                "  memtab   fds(rcv/brk/dsh)  stored  behind_s  confirm_ms  queued"
+                "  memtab   fds(rcv/brk/dsh)  stored  behind_s  confirm_ms  queued  dsh cache/memtab/tr"
             print(header, flush=True)
             next_at = t0
             while True:
@@ -143,7 +144,7 @@ def main():
                     log(f"component(s) exited: {dead}")
                     s.dump_logs()
                     return 1
-                m = receiver_metrics(mport)
+                m = metrics_of(mport)
                 stored = m.get("mutuo_receiver_results_stored_total", 0)
                 due = rate * t
                 lag = max(0.0, due - stored) / rate
@@ -152,17 +153,30 @@ def main():
                 if prev and cc > prev[1]:
                     confirm_ms = (cs - prev[0]) / (cc - prev[1]) * 1000
                 prev = (cs, cc)
-                admin.get("/api/agents")  # a user watching the status page
+                # A user watching the status page and the matrix, and opening
+                # one pair's 24-hour chart (a different pair each time).
+                admin.get("/api/agents")
+                cells = admin.get("/api/matrix?probe=udp").get("cells", [])
+                if cells:
+                    c = cells[len(samples) * 7919 % len(cells)]
+                    admin.get(f"/api/series?observer={c['observer']}&target={c['target']}"
+                              f"&probe=udp&range=24h")
+                dm = metrics_of(dport)
+                dash_store = {part: dm.get(f'mutuo_dashboard_store_memory_bytes{{part="{part}"}}', 0) / 2**20
+                              for part in ("block_cache", "memtables", "table_readers")}
                 queued = int(m.get("mutuo_receiver_queue_results", 0))
                 memtab = sum(v for k, v in m.items() if k.startswith("mutuo_store_memtable_bytes")) / 2**20
                 sample = {"t": t, "stored": stored, "lag_s": lag, "confirm_ms": confirm_ms, "queued": queued, "memtable_mib": memtab,
+                          "dashboard_store_mib": dash_store,
                           "rss": {c: rss_mib(s.procs[c].pid) for c in components},
                           "fds": {c: fds(s.procs[c].pid) for c in components}}
                 samples.append(sample)
                 print(f"{t:5.0f} " + "".join(f"{sample['rss'][c]:10.1f}" for c in components) +
                       f"  {memtab:6.1f}   {sample['fds']['receiver']:5d}/{sample['fds']['mosquitto']:4d}/"
                       f"{sample['fds']['dashboard']:4d}  {int(stored):8d}  {lag:8.1f}  "
-                      f"{'' if confirm_ms is None else f'{confirm_ms:10.1f}':>10}  {queued:6d}", flush=True)
+                      f"{'' if confirm_ms is None else f'{confirm_ms:10.1f}':>10}  {queued:6d}  "
+                      f"{dash_store['block_cache']:5.1f}/{dash_store['memtables']:4.1f}/"
+                      f"{dash_store['table_readers']:4.1f}", flush=True)
                 if t >= duration_s:
                     break
         finally:
@@ -196,6 +210,11 @@ def main():
               f"--write-buffer-mb, 128 MiB by default): "
               f"{mt0:.1f} -> {mt1:.1f} MiB; receiver RSS growth beyond them {rcv['growth_mib'] - (mt1 - mt0):+.1f} MiB")
         summary["memtable_mib"] = [mt0, mt1]
+        ds0, ds1 = ({part: sum(x["dashboard_store_mib"][part] for x in xs) / len(xs)
+                     for part in ("block_cache", "memtables", "table_readers")} for xs in (first, last))
+        print("dashboard store readers (block cache within --cache-mb / replayed memtables / table "
+              "readers): " + ", ".join(f"{p} {ds0[p]:.1f} -> {ds1[p]:.1f} MiB" for p in ds0))
+        summary["dashboard_store_mib"] = [ds0, ds1]
         lags = [x["lag_s"] for x in after]
         confirms = [x["confirm_ms"] for x in after if x["confirm_ms"] is not None]
         summary.update({"lag_s_mean": sum(lags) / len(lags), "lag_s_max": max(lags),

@@ -1,9 +1,15 @@
 #include "common/process.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace mutuo {
 
@@ -23,6 +29,16 @@ std::string trim(std::string s) {
   return s.substr(first, last - first + 1);
 }
 }  // namespace
+
+void cap_malloc_arenas(int per_core) {
+#if defined(__GLIBC__) && defined(M_ARENA_MAX)
+  if (std::getenv("MALLOC_ARENA_MAX") != nullptr) return;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  mallopt(M_ARENA_MAX, std::max(2, per_core * cores));
+#else
+  (void)per_core;
+#endif
+}
 
 void block_shutdown_signals() {
   sigset_t set = shutdown_set();

@@ -16,6 +16,13 @@ void block_shutdown_signals();
 // REQUIRES: block_shutdown_signals() was called.
 std::string wait_for_shutdown_signal();
 
+// Caps glibc's malloc arenas at `per_core` per CPU core (at least 2), unless
+// MALLOC_ARENA_MAX is set in the environment, which then decides. glibc's
+// default, 8 per core, lets a process with many threads (CivetWeb's workers)
+// spread small allocations over many arenas that each keep freed memory, so
+// its RSS creeps up for hours. Call first thing in main(), before any thread.
+void cap_malloc_arenas(int per_core);
+
 // Reads a secret (MQTT token or password): from `file` if non-empty, else from the
 // environment variable `env_var`. Surrounding whitespace is trimmed. Secrets
 // never come from argv, where `ps` shows them to every user.

@@ -1,5 +1,6 @@
 #include "common/store_families.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
@@ -118,7 +119,8 @@ class RetentionFilterFactory : public rocksdb::CompactionFilterFactory {
   const std::function<int64_t()> now_;
 };
 
-rocksdb::ColumnFamilyOptions family_options(std::size_t block_size, bool bloom) {
+rocksdb::ColumnFamilyOptions family_options(const std::shared_ptr<rocksdb::Cache>& cache,
+                                            std::size_t block_size, bool bloom) {
   rocksdb::ColumnFamilyOptions o;
   // Fast compression where data is rewritten often, zstd where it settles.
   o.compression = rocksdb::kLZ4Compression;
@@ -126,6 +128,7 @@ rocksdb::ColumnFamilyOptions family_options(std::size_t block_size, bool bloom) 
   o.bottommost_compression_opts.enabled = true;
   o.bottommost_compression_opts.level = 6;
   rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
   t.block_size = block_size;
   if (bloom) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
@@ -137,40 +140,55 @@ rocksdb::ColumnFamilyOptions family_options(std::size_t block_size, bool bloom) 
 std::vector<rocksdb::ColumnFamilyDescriptor> family_descriptors(const FamilyConfig& config) {
   auto now = config.now_ms ? config.now_ms : std::function<int64_t()>(now_ms);
   constexpr uint64_t kDay = 24 * 3600;
+  auto cache =
+      config.block_cache ? config.block_cache : rocksdb::NewLRUCache(kDefaultBlockCacheBytes);
 
-  auto raw = family_options(32 * 1024, false);
+  auto raw = family_options(cache, 32 * 1024, false);
   raw.compaction_filter_factory =
       std::make_shared<RetentionFilterFactory>(AgeFrom::kRawKey, config.retention.raw_ms, now);
   raw.periodic_compaction_seconds = kDay;
   raw.merge_operator = std::make_shared<RawMinuteMergeOperator>();
   if (config.primary) raw.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
 
-  auto latest = family_options(4 * 1024, true);
+  auto latest = family_options(cache, 4 * 1024, true);
 
   auto merge = std::make_shared<RollupMergeOperator>();
-  auto minute = family_options(16 * 1024, false);
+  auto minute = family_options(cache, 16 * 1024, false);
   minute.merge_operator = merge;
   minute.compaction_filter_factory = std::make_shared<RetentionFilterFactory>(
       AgeFrom::kRollupKey, config.retention.minute_ms, now);
   minute.periodic_compaction_seconds = kDay;
 
-  auto hour = family_options(16 * 1024, false);
+  auto hour = family_options(cache, 16 * 1024, false);
   hour.merge_operator = merge;
   hour.compaction_filter_factory =
       std::make_shared<RetentionFilterFactory>(AgeFrom::kRollupKey, config.retention.hour_ms, now);
   hour.periodic_compaction_seconds = 7 * kDay;
 
-  auto batches = family_options(4 * 1024, true);
+  auto batches = family_options(cache, 4 * 1024, true);
   batches.compaction_filter_factory =
       std::make_shared<RetentionFilterFactory>(AgeFrom::kValue, config.retention.raw_ms, now);
   batches.periodic_compaction_seconds = kDay;
 
-  return {{rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+  // The default family holds nothing; it shares the cache all the same.
+  return {{rocksdb::kDefaultColumnFamilyName, family_options(cache, 4 * 1024, false)},
           {kRawFamily, raw},
           {kLatestFamily, latest},
           {kMinuteFamily, minute},
           {kHourFamily, hour},
           {kBatchesFamily, batches}};
+}
+
+ReaderMemory memory_of(rocksdb::DB& db) {
+  ReaderMemory m;
+  uint64_t v = 0;
+  if (db.GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {
+    m.memtables = v;
+  }
+  if (db.GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem, &v)) {
+    m.table_readers = v;
+  }
+  return m;
 }
 
 rocksdb::DBOptions primary_db_options(std::size_t write_buffer_bytes) {

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,13 +38,28 @@ struct FamilyConfig {
   // (sorted once, when flushed): ingest never reads raw keys back. Readers keep
   // the default sorted memtable, which range scans need.
   bool primary = false;
+  // One block cache for every family. Null: family_descriptors() makes one of
+  // kDefaultBlockCacheBytes for them to share (RocksDB's own default is an
+  // 8 MiB cache per family, six of them per instance).
+  std::shared_ptr<rocksdb::Cache> block_cache;
 };
+
+inline constexpr std::size_t kDefaultBlockCacheBytes = 8u << 20;
 
 // Column family handles, in the order family_descriptors() lists them.
 enum Family : std::size_t { kDefaultCf = 0, kRawCf, kLatestCf, kMinuteCf, kHourCf, kBatchesCf };
 inline constexpr std::size_t kFamilyCount = 6;
 
 std::vector<rocksdb::ColumnFamilyDescriptor> family_descriptors(const FamilyConfig& config);
+
+// What an open RocksDB instance holds in memory besides its block cache, in
+// bytes, summed over its column families. For a secondary instance, the
+// memtables are the primary's unflushed writes replayed from its WAL.
+struct ReaderMemory {
+  uint64_t memtables = 0;
+  uint64_t table_readers = 0;  // index and filter blocks of the open table files
+};
+ReaderMemory memory_of(rocksdb::DB& db);
 
 // Memory all column families' write buffers (memtables) may take together,
 // by default: one RocksDB WriteBufferManager shared by every family, which

@@ -41,16 +41,19 @@ bool decode_stored(const SeriesId& series, int64_t ts_ms, std::string_view value
 
 }  // namespace
 
-Result<std::unique_ptr<StoreReader>> StoreReader::open(const std::string& primary_dir,
-                                                       const std::string& secondary_dir) {
+Result<std::unique_ptr<StoreReader>> StoreReader::open(
+    const std::string& primary_dir, const std::string& secondary_dir,
+    std::shared_ptr<rocksdb::Cache> block_cache) {
   std::error_code ec;
   std::filesystem::create_directories(secondary_dir, ec);
   rocksdb::Options options;
   options.max_open_files = -1;  // required for secondary instances
   std::unique_ptr<StoreReader> reader(new StoreReader());
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::OpenAsSecondary(options, primary_dir, secondary_dir,
-                                                   family_descriptors({}), &reader->handles_, &db);
+  FamilyConfig families;
+  families.block_cache = std::move(block_cache);
+  rocksdb::Status s = rocksdb::DB::OpenAsSecondary(
+      options, primary_dir, secondary_dir, family_descriptors(families), &reader->handles_, &db);
   if (!s.ok()) return Error{"cannot open store " + primary_dir + ": " + s.ToString()};
   reader->db_.reset(db);
   return reader;
@@ -66,6 +69,8 @@ void StoreReader::catch_up() {
   rocksdb::Status s = db_->TryCatchUpWithPrimary();
   if (!s.ok()) spdlog::warn("store catch-up failed: {}", s.ToString());
 }
+
+ReaderMemory StoreReader::memory() const { return memory_of(*db_); }
 
 std::vector<StoredResult> StoreReader::latest(const std::string& probe) const {
   std::vector<StoredResult> out;

@@ -25,9 +25,11 @@
 
 #include "common/messages/results.h"
 #include "common/result.h"
+#include "common/store_families.h"
 #include "common/store_layout.h"
 
 namespace rocksdb {
+class Cache;
 class DB;
 class ColumnFamilyHandle;
 }  // namespace rocksdb
@@ -59,13 +61,18 @@ class StoreReader {
  public:
   // Opens `primary_dir` (the receiver's store) as a secondary instance whose own
   // files go to `secondary_dir` (created if missing). Fails when the primary has
-  // never been created.
-  static Result<std::unique_ptr<StoreReader>> open(const std::string& primary_dir,
-                                                   const std::string& secondary_dir);
+  // never been created. Every column family reads through `block_cache`
+  // (null: one of kDefaultBlockCacheBytes, common/store_families.h).
+  static Result<std::unique_ptr<StoreReader>> open(
+      const std::string& primary_dir, const std::string& secondary_dir,
+      std::shared_ptr<rocksdb::Cache> block_cache = nullptr);
   ~StoreReader();
 
   // Replays what the primary wrote since the last call. Cheap when nothing changed.
   void catch_up();
+
+  // Memtables and table readers of every column family.
+  ReaderMemory memory() const;
 
   // The newest result of every series (optionally only `probe`), by series key order.
   std::vector<StoredResult> latest(const std::string& probe = "") const;

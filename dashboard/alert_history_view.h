@@ -22,13 +22,20 @@ namespace mutuo::dashboard {
 
 class AlertHistoryView {
  public:
+  // The secondary instance reads through `block_cache` (null: a cache of its
+  // own, common/store_families.h).
   AlertHistoryView(std::string primary_dir, std::string secondary_dir,
+                   std::shared_ptr<rocksdb::Cache> block_cache = nullptr,
                    std::chrono::milliseconds open_retry = std::chrono::seconds(1),
                    std::chrono::milliseconds catch_up_interval = std::chrono::milliseconds(500));
 
   // Newest first (HistoryQuery), fresh to within `catch_up_interval`; nullopt
   // while the history cannot be opened.
   std::optional<std::vector<health::HistoryEntry>> query(const health::HistoryQuery& q);
+
+  // Memtables and table readers of the open secondary instance; zero while
+  // it is not open.
+  store::ReaderMemory memory();
 
  private:
   SecondaryOpener<health::AlertHistoryReader> opener_;

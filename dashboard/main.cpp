@@ -2,6 +2,7 @@
 // (from the receiver's store) as a web page and a JSON API; registers agents
 // (dynamic-security clients and roles, through the broker) for logged-in admins.
 #include <civetweb.h>
+#include <rocksdb/cache.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -58,6 +59,7 @@ struct Options {
   std::string agent_ca_file;
   bool secure_cookies = false;
   double session_hours = 12;
+  double cache_mb = 16;
 };
 
 // <store>.dashboard-secondary, next to the store (a trailing '/' ignored).
@@ -71,6 +73,7 @@ std::string default_secondary_dir(const std::string& store_dir) {
 
 int main(int argc, char** argv) {
   mutuo::block_shutdown_signals();
+  mutuo::cap_malloc_arenas(2);
 
   Options opt;
   CLI::App app{
@@ -116,6 +119,10 @@ int main(int argc, char** argv) {
   app.add_option("--session-hours", opt.session_hours, "how long a login lasts")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 24.0 * 30));
+  app.add_option("--cache-mb", opt.cache_mb,
+                 "block cache shared by the store and alert-history readers, in MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 65536.0));
   std::string metrics_listen = "127.0.0.1:9473";
   app.add_option("--metrics-listen", metrics_listen,
                  "serve Prometheus metrics on http://ADDR:PORT/metrics (loopback only; empty: off)")
@@ -169,12 +176,18 @@ int main(int argc, char** argv) {
 
   mutuo::dashboard::PresenceTable presence;
 
+  // One block cache for both secondary instances: what they keep of the
+  // receiver's files stays within --cache-mb however long the dashboard runs.
+  std::shared_ptr<rocksdb::Cache> block_cache =
+      rocksdb::NewLRUCache(static_cast<std::size_t>(opt.cache_mb * 1024 * 1024));
+
   std::unique_ptr<mutuo::dashboard::StoreView> store;
   if (opt.store_dir.empty()) {
     spdlog::warn("no --store given: the mesh matrix stays empty");
   } else {
     if (opt.secondary_dir.empty()) opt.secondary_dir = default_secondary_dir(opt.store_dir);
-    store = std::make_unique<mutuo::dashboard::StoreView>(opt.store_dir, opt.secondary_dir);
+    store = std::make_unique<mutuo::dashboard::StoreView>(opt.store_dir, opt.secondary_dir,
+                                                          block_cache);
   }
 
   // The alert history (GET /api/alerts/history), kept by the receiver.
@@ -188,7 +201,8 @@ int main(int argc, char** argv) {
         opt.alert_history_dir,
         (opt.secondary_dir.empty() ? default_secondary_dir(opt.alert_history_dir)
                                    : opt.secondary_dir) +
-            "-alert-history");
+            "-alert-history",
+        block_cache);
   }
 
   mutuo::MqttConfig mqtt_config;
@@ -280,7 +294,8 @@ int main(int argc, char** argv) {
   spdlog::info("dashboard: {}", server->url());
   // Prometheus metrics (docs/operating.md, "Metrics"), read at scrape time.
   mutuo::metrics::Registry registry;
-  registry.add_collector([&presence, &router, &session](std::string& out) {
+  registry.add_collector([&presence, &router, &session, &store, &alert_history,
+                          &block_cache](std::string& out) {
     using mutuo::metrics::sample;
     auto family = [&out](const char* name, const char* type, const char* help) {
       out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
@@ -302,6 +317,20 @@ int main(int argc, char** argv) {
                                     {"csrf", r.csrf_refused},
                                     {"role", r.role_refused}})
       out += sample("mutuo_dashboard_http_refused_total", {{"reason", reason}}, n);
+    mutuo::store::ReaderMemory mem;
+    for (auto m : {store ? store->memory() : mutuo::store::ReaderMemory{},
+                   alert_history ? alert_history->memory() : mutuo::store::ReaderMemory{}}) {
+      mem.memtables += m.memtables;
+      mem.table_readers += m.table_readers;
+    }
+    family("mutuo_dashboard_store_memory_bytes", "gauge",
+           "Memory of the store and alert-history readers, by part");
+    out += sample("mutuo_dashboard_store_memory_bytes", {{"part", "block_cache"}},
+                  static_cast<double>(block_cache->GetUsage()));
+    out += sample("mutuo_dashboard_store_memory_bytes", {{"part", "memtables"}},
+                  static_cast<double>(mem.memtables));
+    out += sample("mutuo_dashboard_store_memory_bytes", {{"part", "table_readers"}},
+                  static_cast<double>(mem.table_readers));
   });
   std::unique_ptr<mutuo::metrics::MetricsServer> metrics_server;
   if (!metrics_listen.empty()) {

@@ -6,7 +6,7 @@
 // once per `catch_up_interval`, so a burst of requests costs one catch-up.
 //
 // Reader must have `static Result<std::unique_ptr<Reader>> open(primary,
-// secondary)` and `catch_up()` (returning void or a Result).
+// secondary, block_cache)` and `catch_up()` (returning void or a Result).
 //
 // Threading: fresh() may be called from any thread; the reader it returns is
 // shared, so a request keeps reading while another one catches up.
@@ -21,18 +21,24 @@
 #include <type_traits>
 #include <utility>
 
+namespace rocksdb {
+class Cache;
+}  // namespace rocksdb
+
 namespace mutuo::dashboard {
 
 template <class Reader>
 class SecondaryOpener {
  public:
   // `what` names the database in log lines ("store", "alert history").
+  // The reader reads through `block_cache` (null: a cache of its own).
   SecondaryOpener(std::string what, std::string primary_dir, std::string secondary_dir,
-                  std::chrono::milliseconds open_retry,
+                  std::shared_ptr<rocksdb::Cache> block_cache, std::chrono::milliseconds open_retry,
                   std::chrono::milliseconds catch_up_interval)
       : what_(std::move(what)),
         primary_dir_(std::move(primary_dir)),
         secondary_dir_(std::move(secondary_dir)),
+        block_cache_(std::move(block_cache)),
         open_retry_(open_retry),
         catch_up_interval_(catch_up_interval) {}
 
@@ -45,7 +51,7 @@ class SecondaryOpener {
       bool first_attempt = last_open_attempt_ == std::chrono::steady_clock::time_point{};
       if (!first_attempt && now - last_open_attempt_ < open_retry_) return nullptr;
       last_open_attempt_ = now;
-      auto opened = Reader::open(primary_dir_, secondary_dir_);
+      auto opened = Reader::open(primary_dir_, secondary_dir_, block_cache_);
       if (!opened) {
         // Expected until the receiver has created it: say so once, then quietly.
         if (!open_failure_logged_) {
@@ -72,10 +78,17 @@ class SecondaryOpener {
     return reader_;
   }
 
+  // The reader as it is, without opening or catching up (null while unavailable).
+  std::shared_ptr<Reader> current() {
+    std::lock_guard lock(mu_);
+    return reader_;
+  }
+
  private:
   const std::string what_;
   const std::string primary_dir_;
   const std::string secondary_dir_;
+  const std::shared_ptr<rocksdb::Cache> block_cache_;
   const std::chrono::milliseconds open_retry_;
   const std::chrono::milliseconds catch_up_interval_;
 

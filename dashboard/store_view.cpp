@@ -3,10 +3,11 @@
 namespace mutuo::dashboard {
 
 StoreView::StoreView(std::string primary_dir, std::string secondary_dir,
+                     std::shared_ptr<rocksdb::Cache> block_cache,
                      std::chrono::milliseconds open_retry,
                      std::chrono::milliseconds catch_up_interval)
-    : opener_("store", std::move(primary_dir), std::move(secondary_dir), open_retry,
-              catch_up_interval) {}
+    : opener_("store", std::move(primary_dir), std::move(secondary_dir), std::move(block_cache),
+              open_retry, catch_up_interval) {}
 
 StoreView::Snapshot StoreView::latest() {
   auto reader = opener_.fresh();
@@ -50,6 +51,11 @@ std::vector<std::optional<double>> StoreView::minute_medians(
   }
   medians_ = std::move(kept);  // series no longer asked for are forgotten
   return out;
+}
+
+store::ReaderMemory StoreView::memory() {
+  auto reader = opener_.current();
+  return reader ? reader->memory() : store::ReaderMemory{};
 }
 
 }  // namespace mutuo::dashboard

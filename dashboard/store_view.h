@@ -28,7 +28,10 @@ class StoreView {
     std::vector<store::StoredResult> latest;
   };
 
+  // The secondary instance reads through `block_cache` (null: a cache of its
+  // own, common/store_families.h).
   StoreView(std::string primary_dir, std::string secondary_dir,
+            std::shared_ptr<rocksdb::Cache> block_cache = nullptr,
             std::chrono::milliseconds open_retry = std::chrono::seconds(1),
             std::chrono::milliseconds catch_up_interval = std::chrono::milliseconds(500));
 
@@ -53,6 +56,10 @@ class StoreView {
   std::vector<std::optional<double>> minute_medians(
       const std::vector<store::StoredResult>& results, int64_t now_ms,
       std::chrono::milliseconds reread = std::chrono::seconds(10));
+
+  // Memtables and table readers of the open secondary instance; zero while
+  // it is not open.
+  store::ReaderMemory memory();
 
  private:
   SecondaryOpener<store::StoreReader> opener_;

@@ -1,7 +1,9 @@
 #include "receiver/health/alert_history.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
@@ -9,8 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "common/store_layout.h"
 #include "common/store_disk.h"
+#include "common/store_families.h"
+#include "common/store_layout.h"
 
 namespace mutuo::health {
 
@@ -188,7 +191,8 @@ Result<bool> AlertHistory::append(const std::vector<HistoryEntry>& entries) {
 Result<std::size_t> AlertHistory::prune(int64_t now_ms) {
   int64_t cutoff = now_ms - keep_ms_;
   if (cutoff <= 0) return std::size_t{0};
-  if (auto full = store::disk_full(dir_, kMinFreeBytes)) return Error{"alert history: not pruned: " + *full};
+  if (auto full = store::disk_full(dir_, kMinFreeBytes))
+    return Error{"alert history: not pruned: " + *full};
   rocksdb::WriteBatch batch;
   std::size_t n = 0;
   {
@@ -216,12 +220,17 @@ std::vector<HistoryEntry> AlertHistory::query(const HistoryQuery& q) const {
 }
 
 Result<std::unique_ptr<AlertHistoryReader>> AlertHistoryReader::open(
-    const std::string& primary_dir, const std::string& secondary_dir) {
+    const std::string& primary_dir, const std::string& secondary_dir,
+    std::shared_ptr<rocksdb::Cache> block_cache) {
   std::error_code ec;
   std::filesystem::create_directories(secondary_dir, ec);
   if (ec) return Error{"alert history: cannot create " + secondary_dir + ": " + ec.message()};
   rocksdb::Options options;
   options.max_open_files = -1;  // required for secondary instances
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache =
+      block_cache ? std::move(block_cache) : rocksdb::NewLRUCache(store::kDefaultBlockCacheBytes);
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::OpenAsSecondary(options, primary_dir, secondary_dir, &raw);
   if (!s.ok()) return Error{"alert history: cannot open " + primary_dir + ": " + s.ToString()};

@@ -35,6 +35,7 @@
 
 #include "common/messages/alert.h"
 #include "common/result.h"
+#include "common/store_families.h"
 
 namespace rocksdb {
 class DB;
@@ -101,9 +102,13 @@ class AlertHistory {
 // any thread, catch_up() from one at a time.
 class AlertHistoryReader {
  public:
-  static Result<std::unique_ptr<AlertHistoryReader>> open(const std::string& primary_dir,
-                                                          const std::string& secondary_dir);
+  // Reads through `block_cache` (null: one of store::kDefaultBlockCacheBytes).
+  static Result<std::unique_ptr<AlertHistoryReader>> open(
+      const std::string& primary_dir, const std::string& secondary_dir,
+      std::shared_ptr<rocksdb::Cache> block_cache = nullptr);
   ~AlertHistoryReader();
+  // Memtables and table readers (common/store_families.h).
+  store::ReaderMemory memory() const { return store::memory_of(*db_); }
   // Reads what the receiver wrote since open() or the last catch_up().
   Result<bool> catch_up();
   // Newest first, as of the last catch_up() or open().

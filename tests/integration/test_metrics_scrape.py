@@ -143,6 +143,10 @@ def main():
         assert value(d, "mutuo_dashboard_agents", state="online") == 2  # connected agents
         assert value(d, "mutuo_dashboard_broker_connected") == 1
         assert value(d, "mutuo_dashboard_status_rejected_total") >= 1
+        # The store's readers: one block cache within --cache-mb (16 MiB by default).
+        assert 0 <= value(d, "mutuo_dashboard_store_memory_bytes", part="block_cache") <= 16 << 20
+        assert value(d, "mutuo_dashboard_store_memory_bytes", part="memtables") >= 0
+        assert value(d, "mutuo_dashboard_store_memory_bytes", part="table_readers") >= 0
 
         for a in agents:
             http = samples(texts[f"agent {a} /metrics"])

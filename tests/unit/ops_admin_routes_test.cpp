@@ -17,22 +17,16 @@
 #include "dashboard/dynsec_admin.h"
 #include "dashboard/registrar.h"
 #include "receiver/health/alert_history.h"
+#include "tests/unit/test_support.h"
 
 using mutuo::dashboard::HttpRequest;
 using mutuo::dashboard::HttpResponse;
 using mutuo::dashboard::Role;
 using nlohmann::json;
 
-namespace {
+using mutuo::test::TempDir;
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/mutuo-ops-admin-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+namespace {
 
 struct Fixture {
   TempDir dir;
@@ -58,7 +52,7 @@ struct Fixture {
           .value();
   mutuo::dashboard::AlertHistoryView history_view{(dir.path / "history").string(),
                                                   (dir.path / "history-secondary").string(),
-                                                  std::chrono::milliseconds(0),
+                                                  nullptr, std::chrono::milliseconds(0),
                                                   std::chrono::milliseconds(0)};
   mutuo::dashboard::AdminRoutes admin_routes{{
       .publish = publish,

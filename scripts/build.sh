@@ -3,13 +3,17 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${MUTUO_BUILD_DIR:-$repo/build}
+# The development build (the demo, the tests): -O1 -g1. Compiling is most of
+# a clean test run, and -O1 compiles the dashboard's largest batch in two
+# thirds of the -O2 time. Packages and benchmarks are built -O2 on their own
+# (docs/operating.md, "Packages"; bench/README.md).
 # -g1: line tables and function names, enough for backtraces; full -g costs
 # about a quarter more compile time (nlohmann/json, CLI11 and fmt templates).
 # A unity build compiles each library's files in batches, so those templates
 # are instantiated once per batch instead of once per file.
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=ON \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+  cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=ON -DMUTUO_BENCHMARKS=OFF \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
     > /dev/null
 fi
 echo "build: compiling into $build (the first build takes a few minutes)"

@@ -40,6 +40,12 @@ void cap_malloc_arenas(int per_core) {
 #endif
 }
 
+void release_free_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 void block_shutdown_signals() {
   sigset_t set = shutdown_set();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);

@@ -20,12 +20,12 @@
 
 namespace mutuo::dashboard {
 
-using nlohmann::json;
 using api::error;
 using api::is_read;
 using api::json_body;
 using api::json_response;
 using api::method_not_allowed;
+using nlohmann::json;
 
 namespace {
 
@@ -449,7 +449,11 @@ HttpResponse ApiRouter::series(const HttpRequest& req) const {
       now);
   if (named) {
     std::lock_guard lock(series_mu_);
-    if (series_cache_.size() >= kSeriesCacheEntries) series_cache_.clear();  // bounded, simply
+    // No entry outlives the longest TTL (60 s): a user paging through charts
+    // leaves nothing behind, and a burst is bounded by the entry count.
+    std::erase_if(series_cache_,
+                  [now](const auto& e) { return now - e.second->built_ms >= 60000; });
+    if (series_cache_.size() >= kSeriesCacheEntries) series_cache_.clear();
     series_cache_[key] = answer;
   }
   return cached_response(req, answer);

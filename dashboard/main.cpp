@@ -7,8 +7,10 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -360,7 +362,20 @@ int main(int argc, char** argv) {
     if (!upgraded) spdlog::warn("agent roles not checked for new rights: {}", upgraded.error());
   });
 
+  // Housekeeping: once a minute, hand freed memory back (memtables the store's
+  // secondary replayed and dropped when the receiver flushed, charts built).
+  std::jthread housekeeping([](std::stop_token stop) {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock lock(mu);
+    while (!stop.stop_requested()) {
+      cv.wait_for(lock, stop, std::chrono::seconds(60), [] { return false; });
+      if (!stop.stop_requested()) mutuo::release_free_memory();
+    }
+  });
+
   std::string signal = mutuo::wait_for_shutdown_signal();
+  housekeeping.request_stop();
   role_upgrade.request_stop();
   readiness.stopping();
   spdlog::info("{} received, stopping", signal);

@@ -410,9 +410,9 @@ HttpResponse ApiRouter::series(const HttpRequest& req) const {
     auto f = from_text ? parse_int(*from_text) : std::nullopt;
     auto t = to_text ? parse_int(*to_text) : std::optional<int64_t>(now);
     if (!f || !t) return error(400, "from and to are milliseconds since the Unix epoch");
-    if (*f >= *t) return error(400, "from must be before to");
-    from = *f;
-    to = *t;
+    from = f.value();
+    to = t.value();
+    if (from >= to) return error(400, "from must be before to");
   } else {
     std::string range = query_param(req.query, "range").value_or("24h");
     int64_t span = range_ms(range);

@@ -6,14 +6,17 @@ build=${MUTUO_BUILD_DIR:-$repo/build}
 # The development build (the demo, the tests): -O1 -g1. Compiling is most of
 # a clean test run, and -O1 compiles the dashboard's largest batch in two
 # thirds of the -O2 time. Packages and benchmarks are built -O2 on their own
-# (docs/operating.md, "Packages"; bench/README.md).
+# (docs/operating.md, "Packages"; bench/README.md). gcc's maybe-uninitialized
+# analysis reports false positives at -O1 (values inside std::optional): they
+# stay warnings here; the -O2 builds still fail on them.
 # -g1: line tables and function names, enough for backtraces; full -g costs
 # about a quarter more compile time (nlohmann/json, CLI11 and fmt templates).
 # A unity build compiles each library's files in batches, so those templates
 # are instantiated once per batch instead of once per file.
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=ON -DMUTUO_BENCHMARKS=OFF \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG -Wno-error=maybe-uninitialized" \
+    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG -Wno-error=maybe-uninitialized" \
     > /dev/null
 fi
 echo "build: compiling into $build (the first build takes a few minutes)"

@@ -16,9 +16,6 @@ std::optional<std::vector<health::HistoryEntry>> AlertHistoryView::query(
   return reader->query(q);
 }
 
-store::ReaderMemory AlertHistoryView::memory() {
-  auto reader = opener_.current();
-  return reader ? reader->memory() : store::ReaderMemory{};
-}
+store::ReaderMemory AlertHistoryView::memory() { return opener_.memory(); }
 
 }  // namespace mutuo::dashboard

@@ -368,9 +368,10 @@ int main(int argc, char** argv) {
     std::mutex mu;
     std::condition_variable_any cv;
     std::unique_lock lock(mu);
-    while (!stop.stop_requested()) {
-      cv.wait_for(lock, stop, std::chrono::seconds(60), [] { return false; });
-      if (!stop.stop_requested()) mutuo::release_free_memory();
+    // wait_for returns the predicate: true once a stop is requested.
+    while (!cv.wait_for(lock, stop, std::chrono::seconds(60),
+                        [&stop] { return stop.stop_requested(); })) {
+      mutuo::release_free_memory();
     }
   });
 

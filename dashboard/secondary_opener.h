@@ -78,10 +78,15 @@ class SecondaryOpener {
     return reader_;
   }
 
-  // The reader as it is, without opening or catching up (null while unavailable).
-  std::shared_ptr<Reader> current() {
-    std::lock_guard lock(mu_);
-    return reader_;
+  // The reader's memory (Reader::memory()) as it is, without opening or
+  // catching up; zero while it is not open.
+  auto memory() {
+    std::shared_ptr<Reader> reader;
+    {
+      std::lock_guard lock(mu_);
+      reader = reader_;
+    }
+    return reader ? reader->memory() : decltype(reader->memory()){};
   }
 
  private:

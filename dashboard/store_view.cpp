@@ -53,9 +53,6 @@ std::vector<std::optional<double>> StoreView::minute_medians(
   return out;
 }
 
-store::ReaderMemory StoreView::memory() {
-  auto reader = opener_.current();
-  return reader ? reader->memory() : store::ReaderMemory{};
-}
+store::ReaderMemory StoreView::memory() { return opener_.memory(); }
 
 }  // namespace mutuo::dashboard

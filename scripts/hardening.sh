@@ -12,8 +12,8 @@
 #       sanitizers and integration tests run with them; any sanitizer report
 #       from a program those tests start fails the run.
 #
-#   --phase build   only configure and build (scripts/test.sh runs this niced,
-#                   in the background, while ctest runs the main build's tests)
+#   --phase build   only configure and build (scripts/test.sh runs the whole
+#                   pass, both phases, niced in the background beside ctest)
 #   --phase test    only fuzz and test what a finished build phase left (builds
 #                   first if it did not finish)
 #   (default: both)

@@ -13,12 +13,18 @@ build=${MUTUO_BUILD_DIR:-$repo/build}
 # about a quarter more compile time (nlohmann/json, CLI11 and fmt templates).
 # A unity build compiles each library's files in batches, so those templates
 # are instantiated once per batch instead of once per file.
+# The unit tests are not compiled here: they are built once, with ASan+UBSan,
+# in scripts/hardening.sh's tree (build-asan/, which scripts/test.sh builds),
+# and this tree's ctest runs those binaries under their labels
+# (MUTUO_UNIT_TESTS_FROM, tests/unit/CMakeLists.txt).
+asan=${MUTUO_HARDENING_BUILD:-$repo/build-asan}
+configure=(-DMUTUO_UNIT_TESTS_FROM="$asan")
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=ON -DMUTUO_BENCHMARKS=OFF \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG -Wno-error=maybe-uninitialized" \
-    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG -Wno-error=maybe-uninitialized" \
-    > /dev/null
+  configure+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=ON -DMUTUO_BENCHMARKS=OFF
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG -Wno-error=maybe-uninitialized"
+    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG -Wno-error=maybe-uninitialized")
 fi
+cmake -S "$repo" -B "$build" "${configure[@]}" > /dev/null
 echo "build: compiling into $build (the first build takes a few minutes)"
 mkdir -p "$build"
 if ! cmake --build "$build" -j "$(nproc)" > "$build/build.log" 2>&1; then

@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
 # Sanitizer and fuzzing pass (docs/hardening.md), in two sizes:
 #
-#   scripts/hardening.sh --ci   what scripts/test.sh runs by default: a clang
-#       unity build, -O0, of the unit tests and the libFuzzer targets only (no
-#       programs) with AddressSanitizer + UndefinedBehaviorSanitizer
-#       (LeakSanitizer included), libFuzzer coverage on the libraries the
-#       fuzzers exercise, in build-asan/; every fuzzer for a short, bounded
-#       time; every unit test under the sanitizers.
+#   scripts/hardening.sh --ci   a clang unity build, -O0, of the unit tests and
+#       the libFuzzer targets only (no programs) with AddressSanitizer +
+#       UndefinedBehaviorSanitizer (LeakSanitizer included), libFuzzer coverage
+#       on the libraries the fuzzers exercise, in build-asan/; every fuzzer for
+#       a short, bounded time; every unit test under the sanitizers. This tree
+#       is where the unit tests are built: scripts/test.sh runs the build and
+#       fuzz phases beside the integration tests, then the unit tests from
+#       build/'s ctest (MUTUO_UNIT_TESTS_FROM, tests/unit/CMakeLists.txt).
 #   scripts/hardening.sh        the long local run (MUTUO_HARDENING=1 scripts/test.sh):
 #       the same at -O1 in build-fuzz/, plus the four programs built with the
 #       sanitizers and integration tests run with them; any sanitizer report
 #       from a program those tests start fails the run.
 #
-#   --phase build   only configure and build (scripts/test.sh runs the whole
-#                   pass, both phases, niced in the background beside ctest)
-#   --phase test    only fuzz and test what a finished build phase left (builds
-#                   first if it did not finish)
-#   (default: both)
+#   --phase LIST    the phases to run, comma separated (default build,fuzz,test):
+#                   build  configure and build; its outcome goes to
+#                          <build>/hardening-build.status (ok or failed)
+#                   fuzz   run the fuzzers
+#                   test   the unit tests (the long run: integration tests too)
+#                   fuzz and test build first when no build phase finished.
+#                   scripts/test.sh runs build,fuzz niced beside its ctest.
 #
 # Exits non-zero when anything fails; prints the time each phase took.
 #
@@ -25,25 +29,27 @@
 #   MUTUO_HARDENING_BUILD    build directory (default <repo>/build-asan with --ci,
 #                            <repo>/build-fuzz otherwise)
 #   MUTUO_HARDENING_TESTS    ctest -R regex of the integration tests to run (not with --ci)
-#   MUTUO_HARDENING_SKIP_UNIT  unit tests left out (space separated), with a reason below
-#   MUTUO_TEST_SCALE         percent of the unit tests' generated loops under the
-#                            sanitizers (default 25; tests/unit/test_scale.h)
+#   MUTUO_TEST_SCALE         percent of the unit tests' generated loops (default
+#                            100; tests/unit/test_scale.h), to shorten a local run
 #   MUTUO_JOBS               parallel build jobs (default: number of cores)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ci=0
-phase_arg=all
+phase_arg=build,fuzz,test
 while [ $# -gt 0 ]; do
   case "$1" in
     --ci) ci=1 ;;
-    --phase) phase_arg=${2:?--phase needs build, test or all}; shift ;;
+    --phase) phase_arg=${2:?--phase needs a list of build, fuzz, test}; shift ;;
     --phase=*) phase_arg=${1#--phase=} ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "hardening: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-case "$phase_arg" in build|test|all) ;; *) echo "hardening: --phase build|test|all" >&2; exit 2 ;; esac
+for p in ${phase_arg//,/ }; do
+  case "$p" in build|fuzz|test) ;; *) echo "hardening: --phase takes build, fuzz, test (comma separated)" >&2; exit 2 ;; esac
+done
+wants() { [[ ",$phase_arg," == *",$1,"* ]]; }
 if [ $ci = 1 ]; then
   build=${MUTUO_HARDENING_BUILD:-$repo/build-asan}
   opt=-O0  # the build is most of this pass's cost; -O1 took 2.5 times as long
@@ -89,36 +95,26 @@ configure() {
     -DMUTUO_SANITIZE=ON -DMUTUO_FUZZ=ON -DMUTUO_UNIT_TIMEOUT=300 \
     -DCMAKE_UNITY_BUILD=ON -DCMAKE_PROJECT_INCLUDE="$repo/tests/fuzz/unity.cmake" \
     -DMUTUO_NO_UNITY="${no_unity// /;}" -DMUTUO_NO_UNITY_FILES="${no_unity_files// /;}" \
-    -DMUTUO_HARDENING_SKIP="$(echo $skip_unit | tr ' ' ';')" -DMUTUO_HARDENING_PROGRAMS="${programs// /;}" \
+    -DMUTUO_HARDENING_PROGRAMS="${programs// /;}" \
     > "$build/hardening-configure.log" 2>&1 || {
     cat "$build/hardening-configure.log" >&2
     exit 1
   }
 }
-# Unit tests left out until their owner fixes them, with the reason; each is
-# named in the output (remove it here with the fix). None today.
-skip_unit=${MUTUO_HARDENING_SKIP_UNIT:-}
 programs=""
 [ $ci = 1 ] || programs="mutuo-agent mutuo-tracker mutuo-receiver mutuo-dashboard"
 stamp=$build/hardening-built.stamp
-clang_failed=""  # unit tests that do not compile with clang: left out, named
-targets_failed() {  # the targets whose own rule failed in the last build log
-  grep -oE 'Makefile2:[0-9]+: [^ ]*CMakeFiles/[A-Za-z0-9_.+-]+\.dir/all\] Error' \
-    "$build/hardening-build.log" | sed -E 's|.*CMakeFiles/(.*)\.dir/all.*|\1|' | sort -u || true
-}
 not_in() {  # the words of $1 that are not in the list $2
   tr ' ' '\n' <<< "$1" | sed '/^$/d' | grep -vxF -f <(tr ' ' '\n' <<< "$2" | sed '/^$/d'; echo ' ') || true
 }
 build_all() {
   rm -f "$stamp"
-  local built=0 attempt clashed_objs clash_errors files libs failed others
+  local built=0 attempt clashed_objs clash_errors files libs
   for attempt in 1 2 3 4 5 6 7 8; do
     configure
-    unit_targets=$(cd "$build" && ctest -N -L unit | sed -n 's/.*Test *#[0-9]*: unit\.//p' |
-      grep -vxE "${skip_unit// /|}" || true)
     # -k: one pass finds every unity clash, and all else builds meanwhile.
-    # hardening_targets (tests/fuzz/unity.cmake): the fuzzers, the unit tests
-    # but those in skip_unit, the programs.
+    # hardening_targets (tests/fuzz/unity.cmake): the fuzzers, the unit tests,
+    # the programs.
     if make -k -C "$build" -j"$jobs" hardening_targets \
         > "$build/hardening-build.log" 2>&1; then
       built=1
@@ -146,48 +142,28 @@ build_all() {
       no_unity="$no_unity $(echo $libs)"
       continue
     fi
-    # Real compile errors. A unit test that gcc (the main build) compiles but
-    # clang does not is left out and named (the main build's ctest runs it);
-    # anything else fails the pass.
-    failed=$(targets_failed)
-    others=$(not_in "$failed" "$unit_targets")
-    if [ -n "$failed" ] && [ -z "$others" ]; then
-      echo "hardening: WARNING: left out, does not compile with clang:" $failed >&2
-      { grep -E "^/[^:]+:[0-9]+:[0-9]+: error" "$build/hardening-build.log" || true; } |
-        sort -u | head -5 | sed 's/^/  /' >&2
-      clang_failed="$clang_failed $(echo $failed)"
-      skip_unit="$skip_unit $(echo $failed)"
-      continue
-    fi
-    break
+    break  # real compile errors
   done
   if [ $built = 0 ]; then
     { grep -E "error|Error" "$build/hardening-build.log" || true; } | head -40 >&2
     echo "hardening: build failed (full log: $build/hardening-build.log)" >&2
+    echo failed > "$build/hardening-build.status"
     exit 1
   fi
-  echo "$skip_unit" > "$stamp"
+  touch "$stamp"
+  echo ok > "$build/hardening-build.status"
 }
-if [ "$phase_arg" != test ] || [ ! -f "$stamp" ]; then
+if wants build || [ ! -f "$stamp" ]; then
+  rm -f "$build/hardening-build.status"
   build_all
   phase "built fuzzers, unit tests${programs:+ and programs} with ASan+UBSan ($opt)"
-else
-  skip_unit=$(cat "$stamp")  # as the build phase left them
 fi
-skip_unit=$(echo $skip_unit)
-[ -n "$skip_unit" ] && echo "hardening: left out until fixed (see scripts/hardening.sh): $skip_unit"
-if [ "$phase_arg" = build ]; then
-  echo "hardening: build phase done (total $(( $(date +%s) - t0 )) s)"
-  exit 0
-fi
-unit_targets=$(cd "$build" && ctest -N -L unit | sed -n 's/.*Test *#[0-9]*: unit\.//p' |
-  grep -vxE "${skip_unit// /|}" || true)
 
-# Sanitizer settings for everything below. Reports abort the process with a
-# non-zero exit; UBSan stops at the first finding too.
-export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:strict_string_checks=1:check_initialization_order=1"
-export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-export LSAN_OPTIONS="suppressions=$repo/tests/fuzz/lsan.supp:print_suppressions=0"
+# Sanitizer settings for everything below (tests/fuzz/sanitizer.env; the unit
+# tests get them from ctest too).
+while IFS='=' read -r name value; do
+  export "$name=${value//\{repo\}/$repo}"
+done < <(grep -E '^[A-Z_]+=' "$repo/tests/fuzz/sanitizer.env")
 
 # 2. Fuzz each target for a bounded time, from its seeds plus what earlier
 # local runs found (the work corpus persists in the build directory). One
@@ -195,7 +171,6 @@ export LSAN_OPTIONS="suppressions=$repo/tests/fuzz/lsan.supp:print_suppressions=
 # hung after 60 s of wall-clock time: scripts/test.sh runs this pass at the
 # lowest CPU priority beside ctest, where a fuzzer may wait seconds for a core.
 fuzz_dir=$build/tests/fuzz
-mkdir -p "$fuzz_dir/crashes"
 fuzz_one() {
   local t=$1 work=$fuzz_dir/work/$1 log=$fuzz_dir/fuzz_$1.log dict=()
   mkdir -p "$work"
@@ -208,49 +183,52 @@ fuzz_one() {
     echo failed > "$fuzz_dir/fuzz_$t.status"
   fi
 }
-rm -f "$fuzz_dir"/fuzz_*.status
-running=0
-for t in "${fuzzers[@]}"; do
-  if [ $running -ge "$jobs" ]; then
-    wait -n || true
-    running=$((running - 1))
-  fi
-  fuzz_one "$t" &
-  running=$((running + 1))
-done
-wait || true
-for t in "${fuzzers[@]}"; do
-  log=$fuzz_dir/fuzz_$t.log
-  if [ "$(cat "$fuzz_dir/fuzz_$t.status" 2>/dev/null)" = ok ]; then
-    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1)
-    echo "hardening: fuzz_$t: ok, $runs inputs in ${fuzz_seconds} s, $cov"
-  else
-    echo "hardening: fuzz_$t FAILED; last lines of $log:" >&2
-    tail -30 "$log" >&2
-    ls "$fuzz_dir/crashes/$t-"* 2>/dev/null | sed 's/^/  crash input: /' >&2 || true
-    failures+=("fuzz_$t")
-  fi
-done
-phase "fuzzed ${#fuzzers[@]} targets for ${fuzz_seconds} s each, $jobs at a time"
-
-# 3a. Unit tests under the sanitizers (reports go to the test's output), with
-# their generated loops at a quarter (tests/unit/test_scale.h): -O0 and shadow
-# memory make them 3-5 times slower, the fuzzers above cover the same decoders,
-# and the main build's ctest runs the loops in full.
-skip_re=${skip_unit// /|}
-if ! (cd "$build" && MUTUO_TEST_SCALE=${MUTUO_TEST_SCALE:-25} ctest -L unit ${skip_re:+-E "^unit\.($skip_re)\$"} --output-on-failure \
-      --timeout 300 -j"$jobs" > "$build/hardening-unit.log" 2>&1); then
-  grep -E "tests passed|Failed|\*\*\*" "$build/hardening-unit.log" >&2 || true
-  echo "hardening: unit tests failed under ASan+UBSan (log: $build/hardening-unit.log)" >&2
-  failures+=("unit tests")
+if wants fuzz; then
+  mkdir -p "$fuzz_dir/crashes"
+  rm -f "$fuzz_dir"/fuzz_*.status
+  running=0
+  for t in "${fuzzers[@]}"; do
+    if [ $running -ge "$jobs" ]; then
+      wait -n || true
+      running=$((running - 1))
+    fi
+    fuzz_one "$t" &
+    running=$((running + 1))
+  done
+  wait || true
+  for t in "${fuzzers[@]}"; do
+    log=$fuzz_dir/fuzz_$t.log
+    if [ "$(cat "$fuzz_dir/fuzz_$t.status" 2>/dev/null)" = ok ]; then
+      runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+      cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1)
+      echo "hardening: fuzz_$t: ok, $runs inputs in ${fuzz_seconds} s, $cov"
+    else
+      echo "hardening: fuzz_$t FAILED; last lines of $log:" >&2
+      tail -30 "$log" >&2
+      ls "$fuzz_dir/crashes/$t-"* 2>/dev/null | sed 's/^/  crash input: /' >&2 || true
+      failures+=("fuzz_$t")
+    fi
+  done
+  phase "fuzzed ${#fuzzers[@]} targets for ${fuzz_seconds} s each, $jobs at a time"
 fi
-grep -E "tests passed" "$build/hardening-unit.log" || true
-phase "unit tests under ASan+UBSan+LSan"
+
+# 3a. Unit tests under the sanitizers (reports go to the test's output; ctest
+# sets their options, tests/unit/CMakeLists.txt). MUTUO_TEST_SCALE (percent of
+# the generated loops, tests/unit/test_scale.h) shortens a local run.
+if wants test; then
+  if ! (cd "$build" && ctest -L unit --output-on-failure --timeout 300 -j"$jobs" \
+        > "$build/hardening-unit.log" 2>&1); then
+    grep -E "tests passed|Failed|\*\*\*" "$build/hardening-unit.log" >&2 || true
+    echo "hardening: unit tests failed under ASan+UBSan (log: $build/hardening-unit.log)" >&2
+    failures+=("unit tests")
+  fi
+  grep -E "tests passed" "$build/hardening-unit.log" || true
+  phase "unit tests under ASan+UBSan+LSan"
+fi
 
 # 3b. The long run only: integration tests with the real programs built with
 # the sanitizers; they write any report to a file here, and one file fails the run.
-if [ $ci = 0 ]; then
+if [ $ci = 0 ] && wants test; then
   reports=$build/sanitizer-reports
   rm -rf "$reports"
   mkdir -p "$reports"

@@ -2,28 +2,42 @@
 # Installs what the tests need, builds, and runs every test (unit, integration,
 # browser) with ctest. Safe to run twice. Extra arguments go to ctest, e.g.
 #   scripts/test.sh -L security
+#
+# Two build trees (docs/hardening.md):
+#   build/       gcc -O1: the programs, which the integration and browser tests run
+#                (scripts/build.sh, the same build as scripts/demo.sh);
+#   build-asan/  clang with ASan+UBSan+LSan: the unit tests and the libFuzzer
+#                targets (scripts/hardening.sh --ci).
+# build/'s ctest runs all of them: its unit tests are build-asan/'s binaries
+# (MUTUO_UNIT_TESTS_FROM, tests/unit/CMakeLists.txt), so `ctest -L security` in
+# build/ runs every security test. Each source file is compiled once per tree,
+# and the sanitizer build, at the lowest CPU priority, uses the time the
+# integration tests spend waiting on timers: ctest runs the integration and
+# browser tests first, then the unit tests once build-asan/ is built.
+#
+# MUTUO_HARDENING=ci (the default): the fuzzers run too, 10 s each, when no
+# ctest arguments are given. MUTUO_HARDENING=0: no fuzzers. MUTUO_HARDENING=1:
+# also the long pass afterwards (programs and integration tests under the
+# sanitizers, scripts/hardening.sh).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$repo/scripts/install-deps.sh" test
 "$repo/scripts/build.sh"
 build=${MUTUO_BUILD_DIR:-$repo/build}
-# The sanitizer and fuzzing pass (docs/hardening.md), unless ctest arguments
-# were given: MUTUO_HARDENING=ci (the default) the CI-sized one (a clang unity
-# build of the unit tests and fuzzers, 10 s per fuzzer, the unit tests under
-# ASan+UBSan), MUTUO_HARDENING=1 the long one (programs and integration tests
-# under the sanitizers too), MUTUO_HARDENING=0 none. The CI-sized pass runs
-# whole (build, fuzzers, unit tests) at the lowest CPU priority beside ctest:
-# the integration tests mostly wait on timers (ctest used about a third of the
-# two cores' time) and take the CPU back whenever they need it.
+asan=${MUTUO_HARDENING_BUILD:-$repo/build-asan}
 hardening=${MUTUO_HARDENING:-ci}
-[ $# -eq 0 ] || hardening=0
-hardening_pid=""
-if [ "$hardening" = ci ]; then
-  hardening_log=$build/hardening-background.log
-  echo "test: running the sanitizer/fuzzing pass in the background (log: $hardening_log)"
-  setsid -w nice -n 19 "$repo/scripts/hardening.sh" --ci > "$hardening_log" 2>&1 &
-  hardening_pid=$!
-  trap '[ -z "$hardening_pid" ] || kill -- -"$hardening_pid" 2> /dev/null || true' EXIT
+phases=build
+[ $# -eq 0 ] && [ "$hardening" != 0 ] && phases=build,fuzz
+unit_count=$(cd "$build" && ctest -N -L '^unit$' "$@" | sed -n 's/^Total Tests: //p')
+pass_pid=""
+pass_log=$asan.log
+if [ "${unit_count:-0}" -gt 0 ] || [ $phases = build,fuzz ]; then
+  echo "test: building the sanitizer tree${phases#build} in the background (log: $pass_log)"
+  mkdir -p "$asan"
+  rm -f "$asan/hardening-build.status"
+  setsid -w nice -n 19 "$repo/scripts/hardening.sh" --ci --phase "$phases" > "$pass_log" 2>&1 &
+  pass_pid=$!
+  trap '[ -z "$pass_pid" ] || kill -- -"$pass_pid" 2> /dev/null || true' EXIT
 fi
 if command -v npm > /dev/null 2>&1; then
   (cd "$repo/tests/browser" && npm ci --no-audit --no-fund --loglevel=error > /dev/null)
@@ -31,25 +45,35 @@ else
   echo "test: npm not found: browser tests will be skipped (they need Node.js >= 18 with npm)"
 fi
 cd "$build"
-# Four at a time: most integration tests wait on timers; the heavy ones are
-# marked RUN_SERIAL (tests/integration/CMakeLists.txt).
 status=0
-ctest --output-on-failure --timeout 600 -j4 "$@" || status=$?
-# Then the sanitizer and fuzzing pass's outcome (it may still be running). A
-# failure in either fails this script.
-case "$hardening" in
-  0) ;;
-  ci)
-    echo "test: waiting for the sanitizer/fuzzing pass"
-    if wait "$hardening_pid"; then
-      hardening_pid=""
-      cat "$hardening_log"
-    else
-      hardening_pid=""
-      cat "$hardening_log" >&2
-      status=1
-    fi
-    ;;
-  *) "$repo/scripts/hardening.sh" || status=1 ;;
-esac
+# 1. Integration and browser tests, four at a time: most wait on timers; the
+# heavy ones are marked RUN_SERIAL (tests/integration/CMakeLists.txt).
+ctest --output-on-failure --timeout 600 -j4 -LE '^unit$' "$@" || status=1
+# 2. The unit tests, once the sanitizer tree is built (bounded: an hour).
+if [ "${unit_count:-0}" -gt 0 ]; then
+  echo "test: waiting for the sanitizer build (build-asan/) to run the unit tests"
+  for _ in $(seq 3600); do
+    [ -f "$asan/hardening-build.status" ] || ! kill -0 "$pass_pid" 2> /dev/null && break
+    sleep 1
+  done
+  if [ "$(cat "$asan/hardening-build.status" 2> /dev/null)" = ok ]; then
+    ctest --output-on-failure --timeout 600 -j2 -L '^unit$' "$@" || status=1
+  else
+    cat "$pass_log" >&2
+    echo "test: FAILED: the sanitizer build did not finish; unit tests not run" >&2
+    status=1
+  fi
+fi
+# 3. The fuzzers' outcome (they run on after the build, beside the unit tests).
+if [ -n "$pass_pid" ]; then
+  if wait "$pass_pid"; then
+    cat "$pass_log"
+  else
+    cat "$pass_log" >&2
+    status=1
+  fi
+  pass_pid=""
+fi
+[ "$hardening" = 1 ] && { "$repo/scripts/hardening.sh" || status=1; }
+[ $status = 0 ] && echo "test: all passed" || echo "test: FAILED (see above)" >&2
 exit $status

@@ -21,7 +21,7 @@
 #    library) shared by every unit test (MUTUO_UNIT_PCH=ON): each test is one
 #    translation unit, and parsing these headers was most of its compile time.
 # 4. hardening_targets: one make goal for everything the pass builds (the
-#    fuzzers, every unit test but those in MUTUO_HARDENING_SKIP, and the
+#    fuzzers, every unit test, and the
 #    programs in MUTUO_HARDENING_PROGRAMS), so `make -k` tries a failing object
 #    once, not once per goal.
 set(MUTUO_FUZZ_COVERAGE "mutuo_common_core;mutuo_agent_core;mutuo_dashboard_core;mutuo_fuzz_targets"
@@ -117,8 +117,7 @@ function(mutuo_hardening_setup)
   foreach(t ${unit_targets})
     get_target_property(type ${t} TYPE)
     get_target_property(libs ${t} LINK_LIBRARIES)
-    if(type STREQUAL "EXECUTABLE" AND "mutuo_doctest_main" IN_LIST libs
-       AND NOT t IN_LIST MUTUO_HARDENING_SKIP)
+    if(type STREQUAL "EXECUTABLE" AND "mutuo_doctest_main" IN_LIST libs)
       add_dependencies(hardening_targets ${t})
     endif()
   endforeach()

@@ -1,8 +1,7 @@
 // How much of a unit test's generated work to do: MUTUO_TEST_SCALE percent of
-// it (1 to 100, default 100). scripts/hardening.sh runs the unit tests under
-// ASan+UBSan at -O0, where the differential and churn loops take 3-5 times as
-// long, at a lower scale: the fuzzers cover the same decoders there, and the
-// full loops still run in the main build's ctest.
+// it (1 to 100, default 100). The unit tests run under ASan+UBSan at -O0
+// (scripts/hardening.sh), where the differential and churn loops take 3-5
+// times as long: scripts/test.sh runs them at 25 unless MUTUO_TEST_SCALE is set.
 #pragma once
 
 #include <algorithm>

@@ -31,13 +31,14 @@ start_pass() {  # the sanitizer tree's build (and fuzzers), niced, in the backgr
   echo "test: building the sanitizer tree${1#build} in the background (log: $pass_log)"
   mkdir -p "$asan"
   rm -f "$asan/hardening-build.status"
-  setsid -w nice -n 19 "$repo/scripts/hardening.sh" --ci --phase "$1" > "$pass_log" 2>&1 &
-  pass_pid=$!
   # setsid starts a new session, and with the kernel's autogroup scheduling
   # (sched_autogroup_enabled) each session gets an equal share of the CPU
-  # whatever its processes' nice values: the session's own nice level is what
-  # makes the pass yield to the main build.
-  echo 19 2> /dev/null > "/proc/$pass_pid/autogroup" || true
+  # whatever its processes' nice values: the new session lowers its own
+  # level (/proc/self/autogroup, from inside: before setsid has run, the pid
+  # would still name this session) so that the pass yields to the main build.
+  setsid -w bash -c 'echo 19 2> /dev/null > /proc/self/autogroup; exec nice -n 19 "$0" "$@"' \
+    "$repo/scripts/hardening.sh" --ci --phase "$1" > "$pass_log" 2>&1 &
+  pass_pid=$!
   trap '[ -z "$pass_pid" ] || kill -- -"$pass_pid" 2> /dev/null || true' EXIT
 }
 # A whole run starts it first: at the lowest priority it takes only what the

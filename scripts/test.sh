@@ -31,18 +31,16 @@ start_pass() {  # the sanitizer tree's build (and fuzzers), niced, in the backgr
   echo "test: building the sanitizer tree${1#build} in the background (log: $pass_log)"
   mkdir -p "$asan"
   rm -f "$asan/hardening-build.status"
-  # setsid starts a new session, and with the kernel's autogroup scheduling
-  # (sched_autogroup_enabled) each session gets an equal share of the CPU
-  # whatever its processes' nice values: the new session lowers its own
-  # level (/proc/self/autogroup, from inside: before setsid has run, the pid
-  # would still name this session) so that the pass yields to the main build.
-  setsid -w bash -c 'echo 19 2> /dev/null > /proc/self/autogroup; exec nice -n 19 "$0" "$@"' \
-    "$repo/scripts/hardening.sh" --ci --phase "$1" > "$pass_log" 2>&1 &
+  setsid -w nice -n 19 "$repo/scripts/hardening.sh" --ci --phase "$1" > "$pass_log" 2>&1 &
   pass_pid=$!
   trap '[ -z "$pass_pid" ] || kill -- -"$pass_pid" 2> /dev/null || true' EXIT
 }
-# A whole run starts it first: at the lowest priority it takes only what the
-# main build leaves (its links, its last few files).
+# A whole run starts it first. setsid gives it a session of its own, and with
+# the kernel's autogroup scheduling each session gets an equal share of the
+# CPU whatever the nice values inside it: the two builds share the cores
+# until the main one is done. That is on purpose: the sanitizer build is on
+# the critical path too, and a run where the pass's session was niced to 19
+# as well (/proc/self/autogroup) took longer (docs/hardening.md, "CI time").
 if [ $# -eq 0 ]; then
   if [ "$hardening" = 0 ]; then start_pass build; else start_pass build,fuzz; fi
 fi

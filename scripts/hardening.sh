@@ -20,7 +20,8 @@
 #                   fuzz   run the fuzzers
 #                   test   the unit tests (the long run: integration tests too)
 #                   fuzz and test build first when no build phase finished.
-#                   scripts/test.sh runs build,fuzz niced beside its ctest.
+#                   scripts/test.sh runs build,fuzz in the background beside
+#                   its own build and ctest.
 #
 # Exits non-zero when anything fails; prints the time each phase took.
 #
@@ -168,8 +169,8 @@ done < <(grep -E '^[A-Z_]+=' "$repo/tests/fuzz/sanitizer.env")
 # 2. Fuzz each target for a bounded time, from its seeds plus what earlier
 # local runs found (the work corpus persists in the build directory). One
 # fuzzer per core at a time: libFuzzer runs on one thread. An input counts as
-# hung after 60 s of wall-clock time: scripts/test.sh runs this pass at the
-# lowest CPU priority beside ctest, where a fuzzer may wait seconds for a core.
+# hung after 60 s of wall-clock time: scripts/test.sh runs this pass beside
+# ctest, where a fuzzer may wait seconds for a core.
 fuzz_dir=$build/tests/fuzz
 fuzz_one() {
   local t=$1 work=$fuzz_dir/work/$1 log=$fuzz_dir/fuzz_$1.log dict=()

@@ -28,20 +28,31 @@ asan=${MUTUO_HARDENING_BUILD:-$repo/build-asan}
 hardening=${MUTUO_HARDENING:-ci}
 pass_pid=""
 pass_log=$asan.log
-start_pass() {  # the sanitizer tree's build (and fuzzers), niced, in the background
+start_pass() {  # the sanitizer tree's build (and fuzzers), in the background
   echo "test: building the sanitizer tree${1#build} in the background (log: $pass_log)"
   mkdir -p "$asan"
   rm -f "$asan/hardening-build.status"
-  setsid -w nice -n 19 "$repo/scripts/hardening.sh" --ci --phase "$1" > "$pass_log" 2>&1 &
+  local fuzz=""
+  [ "$1" = build,fuzz ] && fuzz=1
+  # set -m: the pass gets a process group of its own (so the EXIT trap stops
+  # all of it) but stays in this session (see below).
+  set -m
+  {
+    nice -n 19 "$repo/scripts/hardening.sh" --ci --phase build &&
+      { [ -z "$fuzz" ] || "$repo/scripts/hardening.sh" --ci --phase fuzz; }
+  } > "$pass_log" 2>&1 < /dev/null &
   pass_pid=$!
+  set +m
   trap '[ -z "$pass_pid" ] || kill -- -"$pass_pid" 2> /dev/null || true' EXIT
 }
-# A whole run starts it first. setsid gives it a session of its own, and with
-# the kernel's autogroup scheduling each session gets an equal share of the
-# CPU whatever the nice values inside it: the two builds share the cores
-# until the main one is done. That is on purpose: the sanitizer build is on
-# the critical path too, and a run where the pass's session was niced to 19
-# as well (/proc/self/autogroup) took longer (docs/hardening.md, "CI time").
+# A whole run starts it first, at the lowest priority: the main build, which
+# the integration tests wait for, takes the cores first, and the sanitizer
+# build gets what the integration tests leave while they wait on timers. The
+# fuzzers, which run for a fixed time, run at normal priority once it is built.
+# The pass stays in this session on purpose: with the kernel's autogroup
+# scheduling each session gets an equal share of the CPU whatever the nice
+# values inside it, so a pass started with setsid took half the cores from the
+# main build (docs/hardening.md, "CI time").
 if [ $# -eq 0 ]; then
   if [ "$hardening" = 0 ]; then start_pass build; else start_pass build,fuzz; fi
 fi

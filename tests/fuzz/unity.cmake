@@ -15,9 +15,7 @@
 #    The message decoders (mutuo_common_core) and the fuzz targets are also
 #    compiled at -O1 (MUTUO_FUZZ_OPTIMIZE) while the rest is -O0: at -O0 the
 #    results fuzzer ran 2.3 times fewer inputs and the status one 3 times
-#    fewer. So are results_fast_test (80 000 payloads through both decoders)
-#    and schema_test (valijson), whose run at -O0 took longer than their -O1
-#    compile saves. mutuo_dashboard_core stays -O0: at -O1 it took 296 s of
+#    fewer. mutuo_dashboard_core stays -O0: at -O1 it took 296 s of
 #    CPU to compile under the sanitizers (about 130 s at -O0), an eighth of
 #    a whole CI run, for 4 times the dashboard fuzzer's inputs (860 against
 #    202 a second).
@@ -30,7 +28,7 @@
 #    once, not once per goal.
 set(MUTUO_FUZZ_COVERAGE "mutuo_common_core;mutuo_agent_core;mutuo_dashboard_core;mutuo_fuzz_targets"
   CACHE STRING "libraries compiled with libFuzzer coverage (hardening build)")
-set(MUTUO_FUZZ_OPTIMIZE "mutuo_common_core;mutuo_fuzz_targets;results_fast_test;schema_test"
+set(MUTUO_FUZZ_OPTIMIZE "mutuo_common_core;mutuo_fuzz_targets"
   CACHE STRING "targets compiled at -O1 whatever CMAKE_CXX_FLAGS say (hardening build)")
 option(MUTUO_UNIT_PCH "unit tests share one precompiled header (hardening build)" ON)
 

@@ -12,6 +12,7 @@
 #include "dashboard/dashboard_store.h"
 #include "dashboard/presence_table.h"
 #include "dashboard/web_assets.h"
+#include "tests/unit/dashboard_support.h"
 #include "tests/unit/test_support.h"
 
 using mutuo::Rtt;
@@ -23,6 +24,7 @@ using mutuo::dashboard::PresenceUpdate;
 using mutuo::store::StoredResult;
 using nlohmann::json;
 
+using mutuo::test::header;
 using mutuo::test::TempDir;
 
 namespace {
@@ -306,13 +308,6 @@ struct RouterFixture {
     return router.handle(req);
   }
 };
-
-std::string header(const mutuo::dashboard::HttpResponse& r, const std::string& name) {
-  for (const auto& [k, v] : r.headers) {
-    if (k == name) return v;
-  }
-  return "";
-}
 
 }  // namespace
 

@@ -14,6 +14,7 @@
 #include "dashboard/api_router.h"
 #include "dashboard/dashboard_store.h"
 #include "dashboard/status_page.h"
+#include "tests/unit/dashboard_support.h"
 #include "tests/unit/test_support.h"
 
 using mutuo::dashboard::HttpRequest;
@@ -22,6 +23,7 @@ using mutuo::dashboard::Role;
 using mutuo::store::StoredResult;
 using nlohmann::json;
 
+using mutuo::test::header;
 using mutuo::test::TempDir;
 
 namespace {
@@ -310,12 +312,6 @@ TEST_CASE_FIXTURE(Fixture, "matrix: compact form, cached answers, bad parameter"
 }
 
 TEST_CASE_FIXTURE(Fixture, "matrix and series: ETag, 304 only after the auth check, gzip") {
-  auto header = [](const HttpResponse& r, const std::string& name) {
-    for (const auto& [k, v] : r.headers) {
-      if (k == name) return v;
-    }
-    return std::string();
-  };
   for (std::string path : {"/api/matrix?compact=1", "/api/matrix",
                            "/api/series?observer=fra-1&target=ams-2&range=30d"}) {
     CAPTURE(path);

@@ -12,8 +12,5 @@ if(NOT MUTUO_UNIT_TESTS_FROM OR MUTUO_FUZZ)
   target_link_libraries(mutuo_fuzz_targets PUBLIC mutuo_common mutuo_agent_core mutuo_dashboard_core)
 endif()
 
-mutuo_unit_test(fuzz_regressions_test LABELS "fuzz" LIBS mutuo_fuzz_targets)
-if(TARGET fuzz_regressions_test)
-  target_compile_definitions(fuzz_regressions_test PRIVATE
-    MUTUO_FUZZ_DIR="${PROJECT_SOURCE_DIR}/tests/fuzz")
-endif()
+mutuo_unit_test(fuzz_regressions_test LABELS "fuzz" LIBS mutuo_fuzz_targets
+  DEFINES MUTUO_FUZZ_DIR="${PROJECT_SOURCE_DIR}/tests/fuzz")

@@ -14,7 +14,6 @@ using mutuo::health::HealthEngine;
 
 namespace {
 
-constexpr int64_t kRound = 10'000;
 using Recv = std::function<uint32_t(const std::string&, const std::string&)>;
 
 void rounds(HealthEngine& e, const std::vector<std::string>& mesh, int n, const Recv& recv) {

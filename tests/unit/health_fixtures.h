@@ -2,6 +2,7 @@
 // and presence as agents announce it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/messages/alert.h"
@@ -10,6 +11,9 @@
 #include "receiver/health/health_engine.h"
 
 namespace health_fixtures {
+
+// The probing interval the health tests step their clock by, in ms.
+inline constexpr int64_t kRound = 10'000;
 
 inline mutuo::ProbeResult udp(const std::string& peer, int64_t ts, uint32_t recv,
                               double rtt = 10.0) {

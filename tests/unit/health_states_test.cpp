@@ -17,7 +17,6 @@ using mutuo::health::HealthEngine;
 namespace {
 
 const std::vector<std::string> kMesh = {"a", "b", "c", "d"};
-constexpr int64_t kRound = 10'000;
 
 // One probing round at `ts` in a full mesh: every observer probes every other
 // agent; `recv(observer, target)` is how many of 10 packets came back.

@@ -18,41 +18,23 @@
 #include "common/messages/peer.h"
 #include "common/messages/results.h"
 #include "common/messages/status.h"
+#include "tests/unit/json_edits.h"
 
 using nlohmann::json;
 using namespace mutuo;
 
 namespace {
 
-using Mutation = std::function<void(json&)>;
-
-// Sets the value at JSON pointer `ptr`, creating it when absent.
-Mutation set(std::string ptr, json value) {
-  return [ptr, value](json& j) { j[json::json_pointer(ptr)] = value; };
-}
-
-// Removes the member or element at JSON pointer `ptr`.
-Mutation drop(std::string ptr) {
-  return [ptr](json& j) {
-    json::json_pointer p(ptr);
-    json& parent = j[p.parent_pointer()];
-    if (parent.is_array()) {
-      parent.erase(std::stoul(p.back()));
-    } else {
-      parent.erase(p.back());
-    }
-  };
-}
+using mutuo::test::contains;
+using mutuo::test::drop;
+using mutuo::test::Mutation;
+using mutuo::test::set;
 
 struct Bad {
   const char* what;
   Mutation mutate;
   const char* reason;  // must appear in the decoder's error
 };
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
-}
 
 // `base` decodes; each mutation of it is refused with a reason naming the field.
 template <class Decode>

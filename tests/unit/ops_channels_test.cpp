@@ -15,7 +15,6 @@
 
 using nlohmann::json;
 using mutuo::health::BusChannels;
-using mutuo::health::HttpResponse;
 using mutuo::health::Notice;
 using mutuo::health::NoticeKind;
 
@@ -104,7 +103,7 @@ TEST_CASE("bad channels are refused by the codec with a reason, and by the schem
 TEST_CASE("bus channels: added, changed, disabled and removed by retained messages") {
   std::vector<std::pair<std::string, std::string>> calls;  // url, body
   mutuo::health::HttpPost post = [&calls](const std::string& url,
-                                          const std::string& body) -> HttpResponse {
+                                          const std::string& body) -> mutuo::health::HttpResponse {
     calls.emplace_back(url, body);
     return {200, ""};
   };
@@ -171,7 +170,7 @@ TEST_CASE("bus channels: added, changed, disabled and removed by retained messag
 
 TEST_CASE("a bus channel's rate limit comes from its message") {
   int calls = 0;
-  mutuo::health::HttpPost post = [&calls](const std::string&, const std::string&) -> HttpResponse {
+  mutuo::health::HttpPost post = [&calls](const std::string&, const std::string&) -> mutuo::health::HttpResponse {
     ++calls;
     return {200, ""};
   };

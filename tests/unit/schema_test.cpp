@@ -21,10 +21,15 @@
 #include "common/messages/peer.h"
 #include "common/messages/results.h"
 #include "common/messages/status.h"
+#include "tests/unit/json_edits.h"
 #include "tests/unit/schema_support.h"
 
+using mutuo::test::contains;
+using mutuo::test::drop;
+using mutuo::test::Mutation;
 using mutuo::test::SchemaFile;
 using mutuo::test::schema_file;
+using mutuo::test::set;
 using nlohmann::json;
 
 namespace {
@@ -61,19 +66,6 @@ const json& example(const std::string& name, std::size_t i) {
   return schema_file(name).doc().at("examples").at(i);
 }
 
-using Mutation = std::function<void(json&)>;
-
-Mutation set(std::string ptr, json value) {
-  return [ptr, value](json& j) { j[json::json_pointer(ptr)] = value; };
-}
-
-Mutation drop(std::string ptr) {
-  return [ptr](json& j) {
-    json::json_pointer p(ptr);
-    j[p.parent_pointer()].erase(p.back());
-  };
-}
-
 json nested_arrays(int levels) {
   json deep = json::array();
   for (int i = 1; i < levels; ++i) deep = json::array({deep});
@@ -81,10 +73,6 @@ json nested_arrays(int levels) {
 }
 
 json repeat(std::size_t n, const json& item) { return json(std::vector<json>(n, item)); }
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
-}
 
 // Walks every "properties" map of a schema and calls `f(path, property schema)`.
 void for_each_property(const json& node, const std::string& path,

@@ -18,21 +18,16 @@
 #include "dashboard/random_token.h"
 #include "dashboard/registrar.h"
 #include "dashboard/session_store.h"
+#include "tests/unit/dashboard_support.h"
 #include "tests/unit/test_support.h"
 
 using namespace mutuo::dashboard;
 using nlohmann::json;
 
+using mutuo::test::header;
 using mutuo::test::TempDir;
 
 namespace {
-
-std::string header(const HttpResponse& r, const std::string& name) {
-  for (const auto& [k, v] : r.headers) {
-    if (k == name) return v;
-  }
-  return "";
-}
 
 // Every byte of every file under `dir`.
 std::string all_bytes(const std::filesystem::path& dir) {

@@ -11,10 +11,9 @@
 # build/'s ctest runs all of them: its unit tests are build-asan/'s binaries
 # (MUTUO_UNIT_TESTS_FROM, tests/unit/CMakeLists.txt), so `ctest -L security` in
 # build/ runs every security test. Each source file is compiled once per tree.
-# The sanitizer build starts first and shares the cores with the main build,
-# then uses the time the integration tests spend waiting on timers: ctest runs
-# the integration and browser tests first, then the unit tests once
-# build-asan/ is built.
+# The sanitizer build starts first, at the lowest priority, and uses the time
+# the integration tests spend waiting on timers: ctest runs the integration
+# and browser tests first, then the unit tests once build-asan/ is built.
 #
 # MUTUO_HARDENING=ci (the default): the fuzzers run too, 10 s each, when no
 # ctest arguments are given. MUTUO_HARDENING=0: no fuzzers. MUTUO_HARDENING=1:

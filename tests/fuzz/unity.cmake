@@ -20,8 +20,8 @@
 #    a whole CI run, for 4 times the dashboard fuzzer's inputs (860 against
 #    202 a second).
 # 3. One precompiled header (doctest, nlohmann/json, spdlog, the standard
-#    library) shared by every unit test (MUTUO_UNIT_PCH=ON): each test is one
-#    translation unit, and parsing these headers was most of its compile time.
+#    library) shared by the unit-test executables (MUTUO_UNIT_PCH=ON; one per
+#    part, each one unity batch: tests/unit/CMakeLists.txt).
 # 4. hardening_targets: one make goal for everything the pass builds (the
 #    fuzzers, every unit test, and the
 #    programs in MUTUO_HARDENING_PROGRAMS), so `make -k` tries a failing object

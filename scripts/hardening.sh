@@ -1,27 +1,28 @@
 #!/usr/bin/env bash
 # Sanitizer and fuzzing pass (docs/hardening.md), in two sizes:
 #
-#   scripts/hardening.sh --ci   a clang unity build, -O0, of the unit tests and
-#       the libFuzzer targets only (no programs) with AddressSanitizer +
-#       UndefinedBehaviorSanitizer (LeakSanitizer included), libFuzzer coverage
-#       on the libraries the fuzzers exercise, in build-asan/; every fuzzer for
-#       a short, bounded time; every unit test under the sanitizers. This tree
-#       is where the unit tests are built: scripts/test.sh runs the build and
-#       fuzz phases beside the integration tests, then the unit tests from
+#   scripts/hardening.sh --ci   a clang unity build, -O0, in build-asan/, with
+#       AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer included):
+#       the unit tests, the libFuzzer targets (libFuzzer coverage on the
+#       libraries they exercise) and the four programs; every fuzzer for a
+#       short, bounded time; every unit test; the hostile-input integration
+#       tests with those programs, where any sanitizer report from a program
+#       fails the run. This tree is where the unit tests are built:
+#       scripts/test.sh runs the build phase beside its own build and the
+#       integration tests, then fuzz,integration, and the unit tests from
 #       build/'s ctest (MUTUO_UNIT_TESTS_FROM, tests/unit/CMakeLists.txt).
 #   scripts/hardening.sh        the long local run (MUTUO_HARDENING=1 scripts/test.sh):
-#       the same at -O1 in build-fuzz/, plus the four programs built with the
-#       sanitizers and integration tests run with them; any sanitizer report
-#       from a program those tests start fails the run.
+#       the same at -O1 in build-fuzz/, for a longer fuzzing run or more
+#       integration tests (MUTUO_HARDENING_TESTS).
 #
-#   --phase LIST    the phases to run, comma separated (default build,fuzz,test):
-#                   build  configure and build; its outcome goes to
-#                          <build>/hardening-build.status (ok or failed)
-#                   fuzz   run the fuzzers
-#                   test   the unit tests (the long run: integration tests too)
-#                   fuzz and test build first when no build phase finished.
-#                   scripts/test.sh runs build,fuzz in the background beside
-#                   its own build and ctest.
+#   --phase LIST    the phases to run, comma separated (default
+#                   build,fuzz,test,integration):
+#                   build        configure and build; its outcome goes to
+#                                <build>/hardening-build.status (ok or failed)
+#                   fuzz         run the fuzzers
+#                   test         the unit tests
+#                   integration  integration tests with the sanitized programs
+#                   The others build first when no build phase finished.
 #
 # Exits non-zero when anything fails; prints the time each phase took.
 #
@@ -29,18 +30,18 @@
 #   MUTUO_FUZZ_SECONDS       seconds per fuzzer (default 10; docs give a longer run)
 #   MUTUO_HARDENING_BUILD    build directory (default <repo>/build-asan with --ci,
 #                            <repo>/build-fuzz otherwise)
-#   MUTUO_HARDENING_TESTS    ctest -R regex of the integration tests to run (not with --ci)
+#   MUTUO_HARDENING_TESTS    ctest -R regex of the integration tests to run
 #   MUTUO_TEST_SCALE         percent of the unit tests' generated loops (default
 #                            100; tests/unit/test_scale.h), to shorten a local run
 #   MUTUO_JOBS               parallel build jobs (default: number of cores)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ci=0
-phase_arg=build,fuzz,test
+phase_arg=build,fuzz,test,integration
 while [ $# -gt 0 ]; do
   case "$1" in
     --ci) ci=1 ;;
-    --phase) phase_arg=${2:?--phase needs a list of build, fuzz, test}; shift ;;
+    --phase) phase_arg=${2:?--phase needs a list of build, fuzz, test, integration}; shift ;;
     --phase=*) phase_arg=${1#--phase=} ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "hardening: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -48,7 +49,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 for p in ${phase_arg//,/ }; do
-  case "$p" in build|fuzz|test) ;; *) echo "hardening: --phase takes build, fuzz, test (comma separated)" >&2; exit 2 ;; esac
+  case "$p" in build|fuzz|test|integration) ;; *) echo "hardening: --phase takes build, fuzz, test, integration (comma separated)" >&2; exit 2 ;; esac
 done
 wants() { [[ ",$phase_arg," == *",$1,"* ]]; }
 if [ $ci = 1 ]; then
@@ -102,8 +103,7 @@ configure() {
     exit 1
   }
 }
-programs=""
-[ $ci = 1 ] || programs="mutuo-agent mutuo-tracker mutuo-receiver mutuo-dashboard"
+programs="mutuo-agent mutuo-tracker mutuo-receiver mutuo-dashboard"
 stamp=$build/hardening-built.stamp
 not_in() {  # the words of $1 that are not in the list $2
   tr ' ' '\n' <<< "$1" | sed '/^$/d' | grep -vxF -f <(tr ' ' '\n' <<< "$2" | sed '/^$/d'; echo ' ') || true
@@ -213,7 +213,7 @@ if wants fuzz; then
   phase "fuzzed ${#fuzzers[@]} targets for ${fuzz_seconds} s each, $jobs at a time"
 fi
 
-# 3a. Unit tests under the sanitizers (reports go to the test's output; ctest
+# 3. Unit tests under the sanitizers (reports go to the test's output; ctest
 # sets their options, tests/unit/CMakeLists.txt). MUTUO_TEST_SCALE (percent of
 # the generated loops, tests/unit/test_scale.h) shortens a local run.
 if wants test; then
@@ -227,15 +227,15 @@ if wants test; then
   phase "unit tests under ASan+UBSan+LSan"
 fi
 
-# 3b. The long run only: integration tests with the real programs built with
-# the sanitizers; they write any report to a file here, and one file fails the run.
-if [ $ci = 0 ] && wants test; then
+# 4. Integration tests with the real programs built with the sanitizers; they
+# write any report to a file here, and one file fails the run.
+if wants integration; then
   reports=$build/sanitizer-reports
   rm -rf "$reports"
   mkdir -p "$reports"
   if ! (cd "$build" && ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$reports/asan" \
         UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$reports/ubsan" \
-        ctest -R "$integration" --output-on-failure --timeout 300 > "$build/hardening-integration.log" 2>&1); then
+        ctest -R "$integration" --output-on-failure --timeout 300 -j"$jobs" > "$build/hardening-integration.log" 2>&1); then
     tail -n 60 "$build/hardening-integration.log" >&2
     failures+=("integration tests")
   fi

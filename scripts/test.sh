@@ -15,10 +15,11 @@
 # the integration tests spend waiting on timers: ctest runs the integration
 # and browser tests first, then the unit tests once build-asan/ is built.
 #
-# MUTUO_HARDENING=ci (the default): the fuzzers run too, 10 s each, when no
-# ctest arguments are given. MUTUO_HARDENING=0: no fuzzers. MUTUO_HARDENING=1:
-# also the long pass afterwards (programs and integration tests under the
-# sanitizers, scripts/hardening.sh).
+# MUTUO_HARDENING=ci (the default): when no ctest arguments are given, the
+# fuzzers run too, 10 s each, and the hostile-input integration tests once
+# more with the programs built with the sanitizers. MUTUO_HARDENING=0:
+# neither. MUTUO_HARDENING=1: also the long pass afterwards
+# (scripts/hardening.sh, -O1, a tree of its own).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$repo/scripts/install-deps.sh" test
@@ -27,18 +28,17 @@ asan=${MUTUO_HARDENING_BUILD:-$repo/build-asan}
 hardening=${MUTUO_HARDENING:-ci}
 pass_pid=""
 pass_log=$asan.log
-start_pass() {  # the sanitizer tree's build (and fuzzers), in the background
-  echo "test: building the sanitizer tree${1#build} in the background (log: $pass_log)"
+start_pass() {  # the sanitizer tree's build, then phases $1 (if any), in the background
+  echo "test: building the sanitizer tree in the background${1:+, then $1} (log: $pass_log)"
   mkdir -p "$asan"
   rm -f "$asan/hardening-build.status"
-  local fuzz=""
-  [ "$1" = build,fuzz ] && fuzz=1
+  local after=$1
   # set -m: the pass gets a process group of its own (so the EXIT trap stops
   # all of it) but stays in this session (see below).
   set -m
   {
     nice -n 19 "$repo/scripts/hardening.sh" --ci --phase build &&
-      { [ -z "$fuzz" ] || "$repo/scripts/hardening.sh" --ci --phase fuzz; }
+      { [ -z "$after" ] || "$repo/scripts/hardening.sh" --ci --phase "$after"; }
   } > "$pass_log" 2>&1 < /dev/null &
   pass_pid=$!
   set +m
@@ -47,18 +47,19 @@ start_pass() {  # the sanitizer tree's build (and fuzzers), in the background
 # A whole run starts it first, at the lowest priority: the main build, which
 # the integration tests wait for, takes the cores first, and the sanitizer
 # build gets what the integration tests leave while they wait on timers. The
-# fuzzers, which run for a fixed time, run at normal priority once it is built.
+# fuzzers, which run for a fixed time, and the hostile-input integration tests
+# with the sanitized programs run at normal priority once it is built.
 # The pass stays in this session on purpose: with the kernel's autogroup
 # scheduling each session gets an equal share of the CPU whatever the nice
 # values inside it, so a pass started with setsid took half the cores from the
 # main build (docs/hardening.md, "CI time").
 if [ $# -eq 0 ]; then
-  if [ "$hardening" = 0 ]; then start_pass build; else start_pass build,fuzz; fi
+  if [ "$hardening" = 0 ]; then start_pass ""; else start_pass fuzz,integration; fi
 fi
 "$repo/scripts/build.sh"
 unit_count=$(cd "$build" && ctest -N -L '^unit$' "$@" | sed -n 's/^Total Tests: //p')
 if [ -z "$pass_pid" ] && [ "${unit_count:-0}" -gt 0 ]; then
-  start_pass build
+  start_pass ""
 fi
 if command -v npm > /dev/null 2>&1; then
   (cd "$repo/tests/browser" && npm ci --no-audit --no-fund --loglevel=error > /dev/null)
@@ -89,7 +90,8 @@ if [ "${unit_count:-0}" -gt 0 ]; then
     status=1
   fi
 fi
-# 3. The fuzzers' outcome (they run on after the build, beside the unit tests).
+# 3. The fuzzers' and the sanitized integration tests' outcome (they run after
+# the sanitizer build, beside the unit tests).
 if [ -n "$pass_pid" ]; then
   if wait "$pass_pid"; then
     cat "$pass_log"

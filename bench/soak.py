@@ -42,10 +42,12 @@ from harness import System, free_port, log, wait_until  # noqa: E402
 from simdriver import Sim, raise_nofile  # noqa: E402
 
 
-def rss_mib(pid):
+def rss_mib(pid, field="VmRSS"):
+    """Resident memory in MiB: VmRSS (all), RssAnon (heap, stacks) or RssFile
+    (mapped files: the program and its libraries)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -164,11 +166,14 @@ def main():
                 dm = metrics_of(dport)
                 dash_store = {part: dm.get(f'mutuo_dashboard_store_memory_bytes{{part="{part}"}}', 0) / 2**20
                               for part in ("block_cache", "memtables", "table_readers")}
+                dash_malloc = {state: dm.get(f'mutuo_dashboard_malloc_bytes{{state="{state}"}}', 0) / 2**20
+                               for state in ("in_use", "free")}
                 queued = int(m.get("mutuo_receiver_queue_results", 0))
                 memtab = sum(v for k, v in m.items() if k.startswith("mutuo_store_memtable_bytes")) / 2**20
                 sample = {"t": t, "stored": stored, "lag_s": lag, "confirm_ms": confirm_ms, "queued": queued, "memtable_mib": memtab,
-                          "dashboard_store_mib": dash_store,
+                          "dashboard_store_mib": dash_store, "dashboard_malloc_mib": dash_malloc,
                           "rss": {c: rss_mib(s.procs[c].pid) for c in components},
+                          "rss_anon": {c: rss_mib(s.procs[c].pid, "RssAnon") for c in components},
                           "fds": {c: fds(s.procs[c].pid) for c in components}}
                 samples.append(sample)
                 print(f"{t:5.0f} " + "".join(f"{sample['rss'][c]:10.1f}" for c in components) +
@@ -189,7 +194,7 @@ def main():
               f"{rate:.0f} results/s, {args.minutes:g} min, warm-up {warmup_s / 60:g} min, "
               f"{len(samples)} samples", flush=True)
         print(f"{'component':<10} {'RSS@warm':>9} {'RSS@end':>8} {'growth':>8} {'MiB/h':>7} "
-              f"{'RSS max':>8} {'fds@warm':>8} {'fds@end':>8} {'fds max':>8}")
+              f"{'RSS max':>8} {'anon grw':>8} {'fds@warm':>8} {'fds@end':>8} {'fds max':>8}")
         summary = {"components": {}}
         for c in components:
             r0 = sum(x["rss"][c] for x in first) / len(first)
@@ -198,11 +203,14 @@ def main():
             f0, f1 = after[0]["fds"][c], after[-1]["fds"][c]
             fmax = max(x["fds"][c] for x in samples)
             rmax = max(x["rss"][c] for x in samples)
+            a0 = sum(x["rss_anon"][c] for x in first) / len(first)
+            a1 = sum(x["rss_anon"][c] for x in last) / len(last)
             summary["components"][c] = {"rss_warm_mib": r0, "rss_end_mib": r1, "growth_mib": r1 - r0,
+                                        "anon_growth_mib": a1 - a0,
                                         "slope_mib_per_h": slope, "rss_max_mib": rmax,
                                         "fds_warm": f0, "fds_end": f1, "fds_max": fmax}
             print(f"{c:<10} {r0:9.1f} {r1:8.1f} {r1 - r0:+8.1f} {slope:+7.1f} {rmax:8.1f} "
-                  f"{f0:8d} {f1:8d} {fmax:8d}")
+                  f"{a1 - a0:+8.1f} {f0:8d} {f1:8d} {fmax:8d}")
         mt0 = sum(x["memtable_mib"] for x in first) / len(first)
         mt1 = sum(x["memtable_mib"] for x in last) / len(last)
         rcv = summary["components"]["receiver"]
@@ -215,6 +223,11 @@ def main():
         print("dashboard store readers (block cache within --cache-mb / replayed memtables / table "
               "readers): " + ", ".join(f"{p} {ds0[p]:.1f} -> {ds1[p]:.1f} MiB" for p in ds0))
         summary["dashboard_store_mib"] = [ds0, ds1]
+        dm0, dm1 = ({state: sum(x["dashboard_malloc_mib"][state] for x in xs) / len(xs)
+                     for state in ("in_use", "free")} for xs in (first, last))
+        print("dashboard heap (malloc: in use / freed and kept): " +
+              ", ".join(f"{st} {dm0[st]:.1f} -> {dm1[st]:.1f} MiB" for st in dm0))
+        summary["dashboard_malloc_mib"] = [dm0, dm1]
         lags = [x["lag_s"] for x in after]
         confirms = [x["confirm_ms"] for x in after if x["confirm_ms"] is not None]
         summary.update({"lag_s_mean": sum(lags) / len(lags), "lag_s_max": max(lags),

@@ -46,6 +46,16 @@ void release_free_memory() {
 #endif
 }
 
+MallocStats malloc_stats() {
+  MallocStats stats;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 mi = mallinfo2();
+  stats.in_use = mi.uordblks + mi.hblkhd;  // arena chunks in use + mmapped chunks
+  stats.free_held = mi.fordblks;
+#endif
+  return stats;
+}
+
 void block_shutdown_signals() {
   sigset_t set = shutdown_set();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);

@@ -2,6 +2,7 @@
 // secrets that must not appear on the command line.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/result.h"
@@ -28,6 +29,18 @@ void cap_malloc_arenas(int per_core);
 // allocations come and go (a RocksDB secondary's replayed memtables): without
 // it the freed pages stay in the process's RSS. Takes a few milliseconds.
 void release_free_memory();
+
+// What malloc holds: bytes the program has allocated and not freed, and bytes
+// freed but kept by malloc (glibc's mallinfo2; zeros elsewhere). A resident
+// size well above `in_use` is memory malloc keeps (see release_free_memory) or
+// pages that small live allocations pin; one that grows with `in_use` is the
+// program's own. Walks every arena under its lock: for a metrics scrape, not a
+// hot path.
+struct MallocStats {
+  uint64_t in_use = 0;
+  uint64_t free_held = 0;
+};
+MallocStats malloc_stats();
 
 // Reads a secret (MQTT token or password): from `file` if non-empty, else from the
 // environment variable `env_var`. Surrounding whitespace is trimmed. Secrets

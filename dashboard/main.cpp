@@ -333,6 +333,11 @@ int main(int argc, char** argv) {
                   static_cast<double>(mem.memtables));
     out += sample("mutuo_dashboard_store_memory_bytes", {{"part", "table_readers"}},
                   static_cast<double>(mem.table_readers));
+    mutuo::MallocStats heap = mutuo::malloc_stats();
+    family("mutuo_dashboard_malloc_bytes", "gauge",
+           "Heap memory: in use by the dashboard, or freed and kept by malloc");
+    out += sample("mutuo_dashboard_malloc_bytes", {{"state", "in_use"}}, static_cast<double>(heap.in_use));
+    out += sample("mutuo_dashboard_malloc_bytes", {{"state", "free"}}, static_cast<double>(heap.free_held));
   });
   std::unique_ptr<mutuo::metrics::MetricsServer> metrics_server;
   if (!metrics_listen.empty()) {

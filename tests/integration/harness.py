@@ -22,6 +22,17 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BROKER_TOOL = os.path.join(REPO, "broker-config", "mutuo-broker")
 
 
+# Programs built with the sanitizers (scripts/hardening.sh) run several times
+# slower than the main build: it sets MUTUO_TEST_TIMEOUT_FACTOR, and every wait
+# here, and a test's own timeouts through patience(), stretch by it.
+TIMEOUT_FACTOR = max(1.0, float(os.environ.get("MUTUO_TEST_TIMEOUT_FACTOR") or 1))
+
+
+def patience(seconds):
+    """`seconds`, stretched for slow (sanitized) builds."""
+    return seconds * TIMEOUT_FACTOR
+
+
 def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -33,7 +44,9 @@ def free_port(kind=socket.SOCK_STREAM):
 
 
 def wait_until(what, predicate, timeout, interval=0.2):
-    """Polls predicate() until it returns a truthy value; fails after timeout s."""
+    """Polls predicate() until it returns a truthy value; fails after timeout s
+    (stretched by MUTUO_TEST_TIMEOUT_FACTOR)."""
+    timeout = patience(timeout)
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:

@@ -17,12 +17,12 @@ import socket
 import sys
 import threading
 
-from harness import System, log
+from harness import System, log, patience
 
 
 def raw_request(port, request, timeout=10):
     """Sends raw bytes; returns the status code of the answer (0 if none)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+    with socket.create_connection(("127.0.0.1", port), timeout=patience(timeout)) as s:
         try:
             s.sendall(request)
         except (BrokenPipeError, ConnectionResetError):
@@ -143,7 +143,7 @@ def main():
         for t in threads:
             t.start()
         for t in threads:
-            t.join(180)
+            t.join(patience(180))
         assert not any(t.is_alive() for t in threads), "requests hung"
         assert not bad, bad[:10]
         assert not admin_errors, admin_errors[:10]

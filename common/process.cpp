@@ -40,6 +40,13 @@ void cap_malloc_arenas(int per_core) {
 #endif
 }
 
+void keep_large_allocations_mapped() {
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr) return;
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);  // glibc's initial value, now fixed
+#endif
+}
+
 void release_free_memory() {
 #if defined(__GLIBC__)
   malloc_trim(0);

@@ -24,6 +24,17 @@ std::string wait_for_shutdown_signal();
 // its RSS creeps up for hours. Call first thing in main(), before any thread.
 void cap_malloc_arenas(int per_core);
 
+// Keeps every allocation of 128 KiB or more in a mapping of its own, handed
+// back to the system when freed (glibc's M_MMAP_THRESHOLD), unless
+// MALLOC_MMAP_THRESHOLD_ is set in the environment, which then decides.
+// glibc otherwise raises that threshold each time such a block is freed (up to
+// 32 MiB), so RocksDB's memtable blocks, a few hundred KiB each and freed as
+// memtables come and go, move into the heap among small long-lived
+// allocations that keep their pages resident: the dashboard's and the
+// receiver's RSS then creep up for hours (docs/hardening.md, "Soak run").
+// Call first thing in main(), before any thread.
+void keep_large_allocations_mapped();
+
 // Gives memory that malloc holds free back to the system (glibc's
 // malloc_trim; nothing elsewhere). For long-running processes whose big
 // allocations come and go (a RocksDB secondary's replayed memtables): without

@@ -76,6 +76,7 @@ std::string default_secondary_dir(const std::string& store_dir) {
 int main(int argc, char** argv) {
   mutuo::block_shutdown_signals();
   mutuo::cap_malloc_arenas(2);
+  mutuo::keep_large_allocations_mapped();
 
   Options opt;
   CLI::App app{

@@ -22,6 +22,7 @@
 
 int main(int argc, char** argv) {
   mutuo::block_shutdown_signals();
+  mutuo::keep_large_allocations_mapped();
   CLI::App app{
       "mutuo-receiver: consumes agents' result batches from MQTT, validates them, "
       "stores them in RocksDB with minute and hour rollups and retention, and confirms "

@@ -35,6 +35,8 @@
 #   MUTUO_TEST_SCALE         percent of the unit tests' generated loops (default
 #                            100; tests/unit/test_scale.h), to shorten a local run
 #   MUTUO_JOBS               parallel build jobs (default: number of cores)
+#   MUTUO_HARDENING_PROGRAMS programs built with the sanitizers (default the four;
+#                            empty: none, for a pass without the integration phase)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ci=0
@@ -112,7 +114,9 @@ configure() {
     exit 1
   }
 }
-programs="mutuo-agent mutuo-tracker mutuo-receiver mutuo-dashboard"
+# The programs the integration phase runs (scripts/test.sh empties the list
+# when no integration phase follows its build phase).
+programs=${MUTUO_HARDENING_PROGRAMS-mutuo-agent mutuo-tracker mutuo-receiver mutuo-dashboard}
 stamp=$build/hardening-built.stamp
 not_in() {  # the words of $1 that are not in the list $2
   tr ' ' '\n' <<< "$1" | sed '/^$/d' | grep -vxF -f <(tr ' ' '\n' <<< "$2" | sed '/^$/d'; echo ' ') || true

@@ -5,7 +5,6 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <string_view>
 
 namespace mutuo::test {
 
@@ -27,10 +26,6 @@ inline Mutation drop(std::string ptr) {
       parent.erase(p.back());
     }
   };
-}
-
-inline bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
 }
 
 }  // namespace mutuo::test

@@ -19,6 +19,7 @@
 #include "common/messages/results.h"
 #include "common/messages/status.h"
 #include "tests/unit/json_edits.h"
+#include "tests/unit/test_support.h"
 
 using nlohmann::json;
 using namespace mutuo;

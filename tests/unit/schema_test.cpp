@@ -23,6 +23,7 @@
 #include "common/messages/status.h"
 #include "tests/unit/json_edits.h"
 #include "tests/unit/schema_support.h"
+#include "tests/unit/test_support.h"
 
 using mutuo::test::contains;
 using mutuo::test::drop;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace mutuo::test {
@@ -30,5 +31,10 @@ struct TempDir {
 
   std::filesystem::path path;
 };
+
+// Whether `needle` occurs in `haystack` (a decoder's reason, say).
+inline bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
 
 }  // namespace mutuo::test

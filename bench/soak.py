@@ -36,6 +36,8 @@ import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The dashboard's store memory by part (mutuo_dashboard_store_memory_bytes), MiB.
+DASH_STORE_PARTS = ("block_cache", "memtables", "memtables_retired", "table_readers")
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 sys.path.insert(0, os.path.join(HERE, "sim"))
 from harness import System, free_port, log, wait_until  # noqa: E402
@@ -134,7 +136,7 @@ def main():
             log(f"soak: {args.agents} agents, {rate:.0f} results/s for {args.minutes:g} min, "
                 f"warm-up {warmup_s / 60:g} min, a sample every {args.sample_s:g} s")
             header = "  t_s " + "".join(f"{c[:9]:>10}" for c in components) + \
-                "  memtab   fds(rcv/brk/dsh)  stored  behind_s  confirm_ms  queued  dsh cache/memtab/tr"
+                "  memtab   fds(rcv/brk/dsh)  stored  behind_s  confirm_ms  queued  dsh cache/memtab/retired/tr  imm  heap"
             print(header, flush=True)
             next_at = t0
             while True:
@@ -165,7 +167,7 @@ def main():
                               f"&probe=udp&range=24h")
                 dm = metrics_of(dport)
                 dash_store = {part: dm.get(f'mutuo_dashboard_store_memory_bytes{{part="{part}"}}', 0) / 2**20
-                              for part in ("block_cache", "memtables", "table_readers")}
+                              for part in DASH_STORE_PARTS}
                 dash_malloc = {state: dm.get(f'mutuo_dashboard_malloc_bytes{{state="{state}"}}', 0) / 2**20
                                for state in ("in_use", "free")}
                 queued = int(m.get("mutuo_receiver_queue_results", 0))
@@ -181,7 +183,9 @@ def main():
                       f"{sample['fds']['dashboard']:4d}  {int(stored):8d}  {lag:8.1f}  "
                       f"{'' if confirm_ms is None else f'{confirm_ms:10.1f}':>10}  {queued:6d}  "
                       f"{dash_store['block_cache']:5.1f}/{dash_store['memtables']:4.1f}/"
-                      f"{dash_store['table_readers']:4.1f}", flush=True)
+                      f"{dash_store['memtables_retired']:4.1f}/{dash_store['table_readers']:4.1f} "
+                      f"{dm.get('mutuo_dashboard_store_immutable_memtables', 0):5.0f} "
+                      f"{dash_malloc['in_use']:6.1f}", flush=True)
                 if t >= duration_s:
                     break
         finally:
@@ -219,9 +223,9 @@ def main():
               f"{mt0:.1f} -> {mt1:.1f} MiB; receiver RSS growth beyond them {rcv['growth_mib'] - (mt1 - mt0):+.1f} MiB")
         summary["memtable_mib"] = [mt0, mt1]
         ds0, ds1 = ({part: sum(x["dashboard_store_mib"][part] for x in xs) / len(xs)
-                     for part in ("block_cache", "memtables", "table_readers")} for xs in (first, last))
-        print("dashboard store readers (block cache within --cache-mb / replayed memtables / table "
-              "readers): " + ", ".join(f"{p} {ds0[p]:.1f} -> {ds1[p]:.1f} MiB" for p in ds0))
+                     for part in DASH_STORE_PARTS} for xs in (first, last))
+        print("dashboard store readers (block cache within --cache-mb / replayed memtables / "
+              "retired memtables still pinned / table readers): " + ", ".join(f"{p} {ds0[p]:.1f} -> {ds1[p]:.1f} MiB" for p in ds0))
         summary["dashboard_store_mib"] = [ds0, ds1]
         dm0, dm1 = ({state: sum(x["dashboard_malloc_mib"][state] for x in xs) / len(xs)
                      for state in ("in_use", "free")} for xs in (first, last))

@@ -185,6 +185,13 @@ ReaderMemory memory_of(rocksdb::DB& db) {
   if (db.GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {
     m.memtables = v;
   }
+  if (db.GetAggregatedIntProperty(rocksdb::DB::Properties::kSizeAllMemTables, &v) &&
+      v > m.memtables) {
+    m.memtables_retired = v - m.memtables;
+  }
+  if (db.GetAggregatedIntProperty(rocksdb::DB::Properties::kNumImmutableMemTable, &v)) {
+    m.immutable_memtables = v;
+  }
   if (db.GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem, &v)) {
     m.table_readers = v;
   }

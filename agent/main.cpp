@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -14,6 +13,7 @@
 #include "agent/agent.h"
 #include "agent/echo_responder.h"
 #include "agent/net_addr.h"
+#include "common/cli.h"
 #include "common/clock.h"
 #include "common/delivery/outbox.h"
 #include "common/ids.h"
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   // arena costs resident memory on a small box.
   mallopt(M_ARENA_MAX, 1);
   mutuo::block_shutdown_signals();
-  CLI::App app{
+  mutuo::cli::Command app{
       "mutuo-agent: measures its assigned peers (UDP echo, ICMP) and services (TCP, HTTP/HTTPS, "
       "DNS), answers other agents' UDP echo probes, and delivers every result to the receiver "
       "through an on-disk buffer.\n"
@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
       "the long options, e.g. broker = \"tcp://host:1883\"), then MUTUO_* environment "
       "variables. The MQTT token is read from --token-file or MUTUO_TOKEN, never from the "
       "command line. See docs/agent.md."};
-  app.set_config("--config", "", "read options from this TOML/INI file");
+  app.config_file("--config", "read options from this TOML/INI file");
   mutuo::MqttConfig mqtt;
   std::string id, token_file, log_level = "info", echo_bind = "0.0.0.0", buffer_dir, metrics_file;
   std::vector<std::string> advertise, label_args;
@@ -63,91 +63,89 @@ int main(int argc, char** argv) {
            max_concurrent = 256, status_interval_s = 60, udp_timeout_ms = 1000;
   mutuo::agent::ProbeOptions probes;
 
-  app.add_option("--id", id, "agent id: [a-z0-9][a-z0-9-]{0,62}; also the MQTT username")
-      ->envname("MUTUO_ID")
-      ->required();
-  app.add_option("--broker", mqtt.server_uri, "MQTT broker URI (tcp://host:port or ssl://...)")
-      ->envname("MUTUO_BROKER")
-      ->capture_default_str();
-  app.add_option("--token-file", token_file,
-                 "file holding this agent's token (default: env MUTUO_TOKEN)");
-  app.add_option("--ca-file", mqtt.ca_file, "CA certificate to verify an ssl:// broker");
-  app.add_flag("--tls-insecure", mqtt.tls_insecure, "skip broker certificate checks (dev only)");
-  app.add_option("--echo-port", echo_port, "UDP port of the echo responder other agents probe")
-      ->capture_default_str();
-  app.add_option("--echo-bind", echo_bind, "address the echo responder binds")
-      ->capture_default_str();
-  app.add_option("--advertise", advertise,
-                 "address peers should probe (repeatable; default: this host's addresses)");
-  app.add_option("--label", label_args, "label key=value, e.g. site=fra (repeatable)");
-  app.add_option("--buffer-dir", buffer_dir,
-                 "directory of unconfirmed result batches (default: $STATE_DIRECTORY/<id>, "
-                 "/var/lib/mutuo-agent/<id> as root, else ~/.local/state/mutuo-agent/<id>)")
-      ->envname("MUTUO_BUFFER_DIR");
-  app.add_option("--buffer-max-batches", buffer_max_batches,
-                 "most batches kept; beyond, the oldest are dropped and counted")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 10000000u));
-  app.add_option("--buffer-max-mb", buffer_max_mb, "most MiB of batches kept on disk")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 100000u));
-  app.add_option("--buffer-fsync", buffer_fsync,
-                 "fsync each batch before publishing it (false: survives a process crash, "
-                 "not a power cut; spares SD cards)")
-      ->capture_default_str();
-  app.add_option("--resend-after-s", resend_after_s,
-                 "resend a batch the receiver has not confirmed after this long (doubling "
-                 "per attempt, up to 2 min)")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 3600u));
-  app.add_option("--udp-packets", probes.udp.packets, "UDP echo packets per peer per round")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 100u));
-  app.add_option("--udp-timeout-ms", udp_timeout_ms,
-                 "wait for UDP and ICMP echo replies after the last send")
-      ->capture_default_str()
-      ->check(CLI::Range(10u, 60000u));
-  app.add_option("--icmp-packets", probes.icmp.packets, "ICMP echo packets per target per round")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 100u));
-  app.add_option("--http-ca-file", probes.http.ca_file,
-                 "extra CA certificates trusted by https checks (default: the system's)");
-  app.add_option("--http-max-redirects", probes.http.max_redirects,
-                 "redirects an http check follows (0: the first response counts)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 50));
-  app.add_option("--http-cert-warn-days", probes.http.cert_warn_days,
-                 "an https check fails when the certificate expires within this many days")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 3650));
-  app.add_option("--workers", workers, "probe rounds run at once (threads)")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 64u));
-  app.add_option("--max-concurrent", max_concurrent,
-                 "probes in flight at once (sockets, transfers), all rounds together")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 65536u));
-  app.add_option("--status-interval-s", status_interval_s,
-                 "log a status line this often (0: never)")
-      ->capture_default_str();
-  app.add_option("--metrics-file", metrics_file,
-                 "write Prometheus text metrics here every 10 s (node_exporter textfile "
-                 "format; default: <buffer-dir>/metrics.prom; \"none\" to disable)");
+  app.option("--id", id, "agent id: [a-z0-9][a-z0-9-]{0,62}; also the MQTT username")
+      .env("MUTUO_ID")
+      .required();
+  app.option("--broker", mqtt.server_uri, "MQTT broker URI (tcp://host:port or ssl://...)")
+      .env("MUTUO_BROKER")
+      .show_default();
+  app.option("--token-file", token_file,
+             "file holding this agent's token (default: env MUTUO_TOKEN)");
+  app.option("--ca-file", mqtt.ca_file, "CA certificate to verify an ssl:// broker");
+  app.flag("--tls-insecure", mqtt.tls_insecure, "skip broker certificate checks (dev only)");
+  app.option("--echo-port", echo_port, "UDP port of the echo responder other agents probe")
+      .show_default();
+  app.option("--echo-bind", echo_bind, "address the echo responder binds").show_default();
+  app.option("--advertise", advertise,
+             "address peers should probe (repeatable; default: this host's addresses)");
+  app.option("--label", label_args, "label key=value, e.g. site=fra (repeatable)");
+  app.option("--buffer-dir", buffer_dir,
+             "directory of unconfirmed result batches (default: $STATE_DIRECTORY/<id>, "
+             "/var/lib/mutuo-agent/<id> as root, else ~/.local/state/mutuo-agent/<id>)")
+      .env("MUTUO_BUFFER_DIR");
+  app.option("--buffer-max-batches", buffer_max_batches,
+             "most batches kept; beyond, the oldest are dropped and counted")
+      .show_default()
+      .range(1u, 10000000u);
+  app.option("--buffer-max-mb", buffer_max_mb, "most MiB of batches kept on disk")
+      .show_default()
+      .range(1u, 100000u);
+  app.option("--buffer-fsync", buffer_fsync,
+             "fsync each batch before publishing it (false: survives a process crash, "
+             "not a power cut; spares SD cards)")
+      .show_default();
+  app.option("--resend-after-s", resend_after_s,
+             "resend a batch the receiver has not confirmed after this long (doubling "
+             "per attempt, up to 2 min)")
+      .show_default()
+      .range(1u, 3600u);
+  app.option("--udp-packets", probes.udp.packets, "UDP echo packets per peer per round")
+      .show_default()
+      .range(1u, 100u);
+  app.option("--udp-timeout-ms", udp_timeout_ms,
+             "wait for UDP and ICMP echo replies after the last send")
+      .show_default()
+      .range(10u, 60000u);
+  app.option("--icmp-packets", probes.icmp.packets, "ICMP echo packets per target per round")
+      .show_default()
+      .range(1u, 100u);
+  app.option("--http-ca-file", probes.http.ca_file,
+             "extra CA certificates trusted by https checks (default: the system's)");
+  app.option("--http-max-redirects", probes.http.max_redirects,
+             "redirects an http check follows (0: the first response counts)")
+      .show_default()
+      .range(0, 50);
+  app.option("--http-cert-warn-days", probes.http.cert_warn_days,
+             "an https check fails when the certificate expires within this many days")
+      .show_default()
+      .range(0, 3650);
+  app.option("--workers", workers, "probe rounds run at once (threads)")
+      .show_default()
+      .range(1u, 64u);
+  app.option("--max-concurrent", max_concurrent,
+             "probes in flight at once (sockets, transfers), all rounds together")
+      .show_default()
+      .range(1u, 65536u);
+  app.option("--status-interval-s", status_interval_s, "log a status line this often (0: never)")
+      .show_default();
+  app.option("--metrics-file", metrics_file,
+             "write Prometheus text metrics here every 10 s (node_exporter textfile "
+             "format; default: <buffer-dir>/metrics.prom; \"none\" to disable)");
   std::string metrics_listen;
-  app.add_option("--metrics-listen", metrics_listen,
-                 "also serve the metrics on http://ADDR:PORT/metrics, e.g. 127.0.0.1:9474 "
-                 "(loopback only; default: off)");
-  app.add_flag("--status", status_only,
-               "print the running agent's metrics file (same --id/--config) and exit");
-  app.add_option("--keepalive", keepalive,
-                 "MQTT keepalive, seconds; the broker declares the agent lost after 1.5x")
-      ->capture_default_str()
-      ->check(CLI::Range(2, 600));
-  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
-      ->envname("MUTUO_LOG_LEVEL")
-      ->capture_default_str();
-  app.set_version_flag("--version", mutuo::kVersion);
-  CLI11_PARSE(app, argc, argv);
+  app.option("--metrics-listen", metrics_listen,
+             "also serve the metrics on http://ADDR:PORT/metrics, e.g. 127.0.0.1:9474 "
+             "(loopback only; default: off)");
+  app.flag("--status", status_only,
+           "print the running agent's metrics file (same --id/--config) and exit");
+  app.option("--keepalive", keepalive,
+             "MQTT keepalive, seconds; the broker declares the agent lost after 1.5x")
+      .show_default()
+      .range(2, 600);
+  app.option("--log-level", log_level, "trace, debug, info, warn or error")
+      .env("MUTUO_LOG_LEVEL")
+      .show_default();
+  app.version_flag("--version", mutuo::kVersion);
+  if (auto exit = app.parse(argc, argv)) return *exit;
 
   mutuo::init_logging("agent", log_level);
   if (!mutuo::valid_id(id)) {

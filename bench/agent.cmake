@@ -1,6 +1,6 @@
 # The agent's benchmark and test tools (docs/agent.md, "Benchmark").
 add_executable(mutuo-agent-store-series agent_store_series.cpp)
-target_link_libraries(mutuo-agent-store-series PRIVATE mutuo_common CLI11::CLI11)
+target_link_libraries(mutuo-agent-store-series PRIVATE mutuo_common)
 # One agent (100 UDP echo + 100 TCP targets a second) against
 # prometheus-blackbox-exporter (the same 100 TCP targets): RSS and CPU per probe.
 add_custom_target(agent-bench

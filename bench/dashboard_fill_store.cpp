@@ -3,10 +3,10 @@
 // a latest UDP result) and `--series` pairs with `--days` days of results every
 // 10 s (so their minute and hour rollups span the whole range), through the
 // receiver's own StoreWriter. Prints one JSON line: what it wrote.
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <random>
 
+#include "common/cli.h"
 #include "common/clock.h"
 #include "receiver/store_writer.h"
 
@@ -35,14 +35,15 @@ ProbeResult udp(const std::string& target, int64_t ts, double avg, uint32_t recv
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"mutuo-dashboard-bench-fill: a receiver store for the dashboard benchmark"};
+  mutuo::cli::Command app{
+      "mutuo-dashboard-bench-fill: a receiver store for the dashboard benchmark"};
   std::string dir;
   int peers = 200, days = 30, series = 2;
-  app.add_option("--store", dir, "the store directory to create")->required();
-  app.add_option("--peers", peers, "mesh size")->capture_default_str();
-  app.add_option("--days", days, "history of the charted pairs")->capture_default_str();
-  app.add_option("--series", series, "how many pairs get the full history")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.option("--store", dir, "the store directory to create").required();
+  app.option("--peers", peers, "mesh size").show_default();
+  app.option("--days", days, "history of the charted pairs").show_default();
+  app.option("--series", series, "how many pairs get the full history").show_default();
+  if (auto exit = app.parse(argc, argv)) return *exit;
 
   const int64_t now = now_ms() / 1000 * 1000;
   const int64_t span = days * 86400000LL;

@@ -9,7 +9,6 @@
 // before --timeout-s, 1 otherwise.
 #include <spdlog/spdlog.h>
 
-#include <CLI/CLI.hpp>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -18,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/cli.h"
 #include "common/clock.h"
 #include "common/delivery/outbox.h"
 #include "common/log.h"
@@ -51,7 +51,7 @@ std::string read_token(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{
+  mutuo::cli::Command app{
       "mutuo-receiver-load: simulated agents publishing results with the agent's "
       "buffer-and-resend code"};
   std::string broker = "tcp://127.0.0.1:1883", prefix = "sim", token_dir, buffer_dir;
@@ -59,24 +59,21 @@ int main(int argc, char** argv) {
   uint64_t results = 100000;
   int resend_ms = 2000, max_resend_ms = 4000, window = 32;
   double rate = 0;
-  app.add_option("--broker", broker)->capture_default_str();
-  app.add_option("--agents", agents)->capture_default_str();
-  app.add_option("--prefix", prefix, "agent ids are PREFIX-0, PREFIX-1, ...")
-      ->capture_default_str();
-  app.add_option("--token-dir", token_dir, "holds PREFIX-i.token per agent")->required();
-  app.add_option("--buffer-dir", buffer_dir, "each agent's buffer goes to DIR/PREFIX-i")
-      ->required();
-  app.add_option("--results", results, "results in all")->capture_default_str();
-  app.add_option("--per-batch", per_batch)->capture_default_str();
-  app.add_option("--targets", targets, "series per agent")->capture_default_str();
-  app.add_option("--resend-after-ms", resend_ms)->capture_default_str();
-  app.add_option("--max-resend-after-ms", max_resend_ms)->capture_default_str();
-  app.add_option("--window", window, "unconfirmed batches in flight per agent")
-      ->capture_default_str();
-  app.add_option("--timeout-s", timeout_s)->capture_default_str();
-  app.add_option("--rate", rate, "results/s submitted at most, all agents together (0: no limit)")
-      ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.option("--broker", broker).show_default();
+  app.option("--agents", agents).show_default();
+  app.option("--prefix", prefix, "agent ids are PREFIX-0, PREFIX-1, ...").show_default();
+  app.option("--token-dir", token_dir, "holds PREFIX-i.token per agent").required();
+  app.option("--buffer-dir", buffer_dir, "each agent's buffer goes to DIR/PREFIX-i").required();
+  app.option("--results", results, "results in all").show_default();
+  app.option("--per-batch", per_batch).show_default();
+  app.option("--targets", targets, "series per agent").show_default();
+  app.option("--resend-after-ms", resend_ms).show_default();
+  app.option("--max-resend-after-ms", max_resend_ms).show_default();
+  app.option("--window", window, "unconfirmed batches in flight per agent").show_default();
+  app.option("--timeout-s", timeout_s).show_default();
+  app.option("--rate", rate, "results/s submitted at most, all agents together (0: no limit)")
+      .show_default();
+  if (auto exit = app.parse(argc, argv)) return *exit;
   init_logging("receiver-load", "warn");
 
   // Results start an hour ago, one round per second per series: recent enough

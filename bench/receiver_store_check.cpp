@@ -6,11 +6,11 @@
 // figure requires. Used by the receiver's crash test and benchmark.
 #include <rocksdb/db.h>
 
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/cli.h"
 #include "common/store_encoding.h"
 #include "common/store_families.h"
 #include "common/store_layout.h"
@@ -20,12 +20,12 @@
 using namespace mutuo;
 
 int main(int argc, char** argv) {
-  CLI::App app{"mutuo-receiver-store-check: totals and consistency of a receiver store"};
+  mutuo::cli::Command app{"mutuo-receiver-store-check: totals and consistency of a receiver store"};
   std::string dir;
   bool compact = false;
-  app.add_option("--store", dir)->required();
-  app.add_flag("--compact", compact, "compact to the bottom level first");
-  CLI11_PARSE(app, argc, argv);
+  app.option("--store", dir).required();
+  app.flag("--compact", compact, "compact to the bottom level first");
+  if (auto exit = app.parse(argc, argv)) return *exit;
 
   uint64_t sst_raw = 0, sst_all = 0;
   {

@@ -5,7 +5,6 @@
 #include <rocksdb/cache.h>
 #include <spdlog/spdlog.h>
 
-#include <CLI/CLI.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -15,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "common/cli.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -79,58 +79,54 @@ int main(int argc, char** argv) {
   mutuo::keep_large_allocations_mapped();
 
   Options opt;
-  CLI::App app{
+  mutuo::cli::Command app{
       "mutuo dashboard: agent presence and the mesh matrix, users and agent registration, as a "
       "web page and JSON API"};
-  app.set_version_flag("--version", std::string(mutuo::kVersion));
-  app.add_option("--broker", opt.broker, "MQTT broker URI (tcp://, ssl:// or mqtts://)")
-      ->capture_default_str();
-  app.add_option("--id", opt.id, "MQTT client id and username")->capture_default_str();
-  app.add_option("--token-file", opt.token_file,
-                 "file holding the MQTT password (default: env MUTUO_TOKEN)");
-  app.add_option("--store", opt.store_dir,
-                 "the receiver's RocksDB directory, read as a secondary instance "
-                 "(without it the matrix stays empty)");
-  app.add_option(
-      "--secondary-dir", opt.secondary_dir,
-      "where the secondary instance keeps its files (default: <store>.dashboard-secondary)");
-  app.add_option("--alert-history", opt.alert_history_dir,
-                 "the receiver's alert history, read as a secondary instance (default: "
-                 "<store>/alert-history)");
-  app.add_option("--listen", opt.listen, "HTTP listening ports, CivetWeb syntax")
-      ->capture_default_str();
-  app.add_option("--log-level", opt.log_level, "trace, debug, info, warn or error")
-      ->capture_default_str();
-  app.add_option("--ca-file", opt.ca_file, "CA certificate to verify an ssl:// broker");
-  app.add_flag("--tls-insecure", opt.tls_insecure,
-               "accept an ssl:// broker whose certificate cannot be verified (development only)");
-  app.add_option("--data-dir", opt.data_dir,
-                 "the dashboard's own RocksDB: users and agent registrations (created if missing)")
-      ->capture_default_str();
-  app.add_option("--admin-user", opt.admin_user,
-                 "name of the first admin, created on the first start only")
-      ->capture_default_str();
-  app.add_option("--admin-password-file", opt.admin_password_file,
-                 "file holding the first admin's password (default: env MUTUO_ADMIN_PASSWORD); "
-                 "without either, the first start logs a one-time setup link instead");
-  app.add_option("--agent-broker", opt.agent_broker,
-                 "broker URI shown in new agents' command lines (default: --broker)");
-  app.add_option("--agent-ca-file", opt.agent_ca_file,
-                 "CA file path shown in new agents' command lines (for an ssl:// --agent-broker)");
-  app.add_flag("--secure-cookies", opt.secure_cookies,
-               "mark the session cookie Secure (when users reach the dashboard through HTTPS)");
-  app.add_option("--session-hours", opt.session_hours, "how long a login lasts")
-      ->capture_default_str()
-      ->check(CLI::Range(0.01, 24.0 * 30));
-  app.add_option("--cache-mb", opt.cache_mb,
-                 "block cache shared by the store and alert-history readers, in MiB")
-      ->capture_default_str()
-      ->check(CLI::Range(1.0, 65536.0));
+  app.version_flag("--version", mutuo::kVersion);
+  app.option("--broker", opt.broker, "MQTT broker URI (tcp://, ssl:// or mqtts://)").show_default();
+  app.option("--id", opt.id, "MQTT client id and username").show_default();
+  app.option("--token-file", opt.token_file,
+             "file holding the MQTT password (default: env MUTUO_TOKEN)");
+  app.option("--store", opt.store_dir,
+             "the receiver's RocksDB directory, read as a secondary instance "
+             "(without it the matrix stays empty)");
+  app.option("--secondary-dir", opt.secondary_dir,
+             "where the secondary instance keeps its files (default: <store>.dashboard-secondary)");
+  app.option("--alert-history", opt.alert_history_dir,
+             "the receiver's alert history, read as a secondary instance (default: "
+             "<store>/alert-history)");
+  app.option("--listen", opt.listen, "HTTP listening ports, CivetWeb syntax").show_default();
+  app.option("--log-level", opt.log_level, "trace, debug, info, warn or error").show_default();
+  app.option("--ca-file", opt.ca_file, "CA certificate to verify an ssl:// broker");
+  app.flag("--tls-insecure", opt.tls_insecure,
+           "accept an ssl:// broker whose certificate cannot be verified (development only)");
+  app.option("--data-dir", opt.data_dir,
+             "the dashboard's own RocksDB: users and agent registrations (created if missing)")
+      .show_default();
+  app.option("--admin-user", opt.admin_user,
+             "name of the first admin, created on the first start only")
+      .show_default();
+  app.option("--admin-password-file", opt.admin_password_file,
+             "file holding the first admin's password (default: env MUTUO_ADMIN_PASSWORD); "
+             "without either, the first start logs a one-time setup link instead");
+  app.option("--agent-broker", opt.agent_broker,
+             "broker URI shown in new agents' command lines (default: --broker)");
+  app.option("--agent-ca-file", opt.agent_ca_file,
+             "CA file path shown in new agents' command lines (for an ssl:// --agent-broker)");
+  app.flag("--secure-cookies", opt.secure_cookies,
+           "mark the session cookie Secure (when users reach the dashboard through HTTPS)");
+  app.option("--session-hours", opt.session_hours, "how long a login lasts")
+      .show_default()
+      .range(0.01, 24.0 * 30);
+  app.option("--cache-mb", opt.cache_mb,
+             "block cache shared by the store and alert-history readers, in MiB")
+      .show_default()
+      .range(1.0, 65536.0);
   std::string metrics_listen = "127.0.0.1:9473";
-  app.add_option("--metrics-listen", metrics_listen,
-                 "serve Prometheus metrics on http://ADDR:PORT/metrics (loopback only; empty: off)")
-      ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.option("--metrics-listen", metrics_listen,
+             "serve Prometheus metrics on http://ADDR:PORT/metrics (loopback only; empty: off)")
+      .show_default();
+  if (auto exit = app.parse(argc, argv)) return *exit;
 
   mutuo::init_logging("dashboard", opt.log_level);
   spdlog::info("mutuo-dashboard {} starting", mutuo::kVersion);
@@ -324,6 +320,8 @@ int main(int argc, char** argv) {
     for (auto m : {store ? store->memory() : mutuo::store::ReaderMemory{},
                    alert_history ? alert_history->memory() : mutuo::store::ReaderMemory{}}) {
       mem.memtables += m.memtables;
+      mem.memtables_retired += m.memtables_retired;
+      mem.immutable_memtables += m.immutable_memtables;
       mem.table_readers += m.table_readers;
     }
     family("mutuo_dashboard_store_memory_bytes", "gauge",
@@ -332,13 +330,21 @@ int main(int argc, char** argv) {
                   static_cast<double>(block_cache->GetUsage()));
     out += sample("mutuo_dashboard_store_memory_bytes", {{"part", "memtables"}},
                   static_cast<double>(mem.memtables));
+    out += sample("mutuo_dashboard_store_memory_bytes", {{"part", "memtables_retired"}},
+                  static_cast<double>(mem.memtables_retired));
     out += sample("mutuo_dashboard_store_memory_bytes", {{"part", "table_readers"}},
                   static_cast<double>(mem.table_readers));
+    family("mutuo_dashboard_store_immutable_memtables", "gauge",
+           "Sealed memtables the store readers hold, replayed from the receiver's log");
+    out += sample("mutuo_dashboard_store_immutable_memtables", {},
+                  static_cast<double>(mem.immutable_memtables));
     mutuo::MallocStats heap = mutuo::malloc_stats();
     family("mutuo_dashboard_malloc_bytes", "gauge",
            "Heap memory: in use by the dashboard, or freed and kept by malloc");
-    out += sample("mutuo_dashboard_malloc_bytes", {{"state", "in_use"}}, static_cast<double>(heap.in_use));
-    out += sample("mutuo_dashboard_malloc_bytes", {{"state", "free"}}, static_cast<double>(heap.free_held));
+    out += sample("mutuo_dashboard_malloc_bytes", {{"state", "in_use"}},
+                  static_cast<double>(heap.in_use));
+    out += sample("mutuo_dashboard_malloc_bytes", {{"state", "free"}},
+                  static_cast<double>(heap.free_held));
   });
   std::unique_ptr<mutuo::metrics::MetricsServer> metrics_server;
   if (!metrics_listen.empty()) {

@@ -2,11 +2,12 @@
 // (DESIGN.md, "receiver/"; operating notes in docs/receiver.md).
 #include <spdlog/spdlog.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <condition_variable>
 #include <thread>
 
+#include "common/broker_options.h"
+#include "common/cli.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -23,7 +24,7 @@
 int main(int argc, char** argv) {
   mutuo::block_shutdown_signals();
   mutuo::keep_large_allocations_mapped();
-  CLI::App app{
+  mutuo::cli::Command app{
       "mutuo-receiver: consumes agents' result batches from MQTT, validates them, "
       "stores them in RocksDB with minute and hour rollups and retention, and confirms "
       "each stored batch to its agent."};
@@ -38,53 +39,45 @@ int main(int argc, char** argv) {
   bool wal_sync = true;
   std::size_t write_buffer_mb = mutuo::store::kDefaultWriteBufferBytes >> 20;
   std::size_t decode_threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
-  app.add_option("--broker", mqtt.server_uri, "MQTT broker URI (tcp://host:port or ssl://...)")
-      ->capture_default_str();
-  app.add_option("--id", mqtt.client_id, "MQTT client id and username")->capture_default_str();
-  app.add_option("--token-file", token_file,
-                 "file holding the MQTT password (default: env MUTUO_TOKEN)");
-  app.add_option("--ca-file", mqtt.ca_file, "CA certificate to verify an ssl:// broker");
-  app.add_flag("--tls-insecure", mqtt.tls_insecure, "skip broker certificate checks (dev only)");
-  app.add_option("--store", store_dir, "RocksDB directory (created if missing)")->required();
-  app.add_option("--session-expiry-s", session_expiry_s,
-                 "how long the broker keeps queueing results while the receiver is away")
-      ->capture_default_str();
-  app.add_option("--retain-raw-days", raw_days,
-                 "keep raw results this long; results older than this are refused")
-      ->capture_default_str();
-  app.add_option("--retain-minute-days", minute_days, "keep per-minute rollups this long")
-      ->capture_default_str();
-  app.add_option("--retain-hour-days", hour_days, "keep per-hour rollups this long")
-      ->capture_default_str();
-  app.add_option("--max-future-s", max_future_s,
-                 "refuse results timestamped further ahead than this (clock skew)")
-      ->capture_default_str();
-  app.add_option("--queue-results", queue_results,
-                 "validated results held in memory for the store writer before intake waits")
-      ->capture_default_str();
-  app.add_option("--decode-threads", decode_threads,
-                 "threads decoding and validating batches (default: one per core, at most 8)")
-      ->capture_default_str();
-  app.add_option("--wal-sync", wal_sync,
-                 "fsync the write-ahead log before confirming (false survives a receiver crash "
-                 "but not a power loss)")
-      ->capture_default_str();
-  app.add_option("--write-buffer-mb", write_buffer_mb,
-                 "memory all RocksDB write buffers (memtables) may take together; the oldest "
-                 "is flushed to disk beyond it (0: RocksDB's per-family limits only)")
-      ->capture_default_str();
-  app.add_option("--metrics-listen", metrics_listen,
-                 "serve Prometheus metrics on http://ADDR:PORT/metrics (loopback only; "
-                 "empty: off)")
-      ->capture_default_str();
-  app.add_option("--stats-every-s", stats_every_s, "log ingest counters this often (0: never)")
-      ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
-      ->capture_default_str();
+  mutuo::add_broker_options(app, mqtt, token_file);
+  app.option("--store", store_dir, "RocksDB directory (created if missing)").required();
+  app.option("--session-expiry-s", session_expiry_s,
+             "how long the broker keeps queueing results while the receiver is away")
+      .show_default();
+  app.option("--retain-raw-days", raw_days,
+             "keep raw results this long; results older than this are refused")
+      .show_default();
+  app.option("--retain-minute-days", minute_days, "keep per-minute rollups this long")
+      .show_default();
+  app.option("--retain-hour-days", hour_days, "keep per-hour rollups this long").show_default();
+  app.option("--max-future-s", max_future_s,
+             "refuse results timestamped further ahead than this (clock skew)")
+      .show_default();
+  app.option("--queue-results", queue_results,
+             "validated results held in memory for the store writer before intake waits")
+      .show_default();
+  app.option("--decode-threads", decode_threads,
+             "threads decoding and validating batches (default: one per core, at most 8)")
+      .show_default();
+  app.option("--wal-sync", wal_sync,
+             "fsync the write-ahead log before confirming (false survives a receiver crash "
+             "but not a power loss)")
+      .show_default();
+  app.option("--write-buffer-mb", write_buffer_mb,
+             "memory all RocksDB write buffers (memtables) may take together; the oldest "
+             "is flushed to disk beyond it (0: RocksDB's per-family limits only)")
+      .show_default();
+  app.option("--metrics-listen", metrics_listen,
+             "serve Prometheus metrics on http://ADDR:PORT/metrics (loopback only; "
+             "empty: off)")
+      .show_default();
+  app.option("--stats-every-s", stats_every_s, "log ingest counters this often (0: never)")
+      .show_default();
+  app.option("--log-level", log_level, "trace, debug, info, warn or error").show_default();
   mutuo::health::HealthOptions health_options;
   mutuo::health::add_options(app, health_options);
-  app.set_version_flag("--version", mutuo::kVersion);
-  CLI11_PARSE(app, argc, argv);
+  app.version_flag("--version", mutuo::kVersion);
+  if (auto exit = app.parse(argc, argv)) return *exit;
 
   mutuo::init_logging("receiver", log_level);
   auto token = mutuo::read_secret(token_file, "MUTUO_TOKEN");
@@ -146,7 +139,7 @@ int main(int argc, char** argv) {
   auto channels = mutuo::health::make_channels(health_options);
   auto bus_channels = mutuo::health::make_bus_channels(
       health_options, &registry.counter("mutuo_health_channels_rejected_total",
-                                         "Invalid notification channel messages refused"));
+                                        "Invalid notification channel messages refused"));
   mutuo::health::BusChannels* channel_updates = bus_channels.get();
   channels.push_back(std::move(bus_channels));
   mutuo::health::HealthService health(
@@ -174,9 +167,10 @@ int main(int argc, char** argv) {
                store_dir);
   session.start();
   health.start();
-  mutuo::systemd::Readiness readiness([&session] { return session.connected(); },
-                                      "connected to " + mqtt.server_uri + ", storing in " + store_dir,
-                                      "waiting for broker " + mqtt.server_uri);
+  mutuo::systemd::Readiness readiness(
+      [&session] { return session.connected(); },
+      "connected to " + mqtt.server_uri + ", storing in " + store_dir,
+      "waiting for broker " + mqtt.server_uri);
 
   std::mutex mu;
   std::condition_variable cv;

@@ -2,9 +2,10 @@
 // operating notes in docs/tracker.md).
 #include <spdlog/spdlog.h>
 
-#include <CLI/CLI.hpp>
 #include <thread>
 
+#include "common/broker_options.h"
+#include "common/cli.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/process.h"
@@ -14,7 +15,7 @@
 
 int main(int argc, char** argv) {
   mutuo::block_shutdown_signals();
-  CLI::App app{
+  mutuo::cli::Command app{
       "mutuo-tracker: builds the live peer set from agents' presence and publishes "
       "each agent's probe assignment (peers and service checks) as retained MQTT "
       "messages. Run two for a standby: only the leader publishes."};
@@ -24,67 +25,60 @@ int main(int argc, char** argv) {
   std::string token_file, log_level = "info", spread = "site,provider";
   uint32_t interval_s = 10;
   int settle_ms = 1500, debounce_ms = 200;
-  app.add_option("--broker", mqtt.server_uri, "MQTT broker URI (tcp://host:port or ssl://...)")
-      ->capture_default_str();
-  app.add_option("--id", mqtt.client_id, "MQTT client id and username")->capture_default_str();
-  app.add_option("--token-file", token_file,
-                 "file holding the MQTT password (default: env MUTUO_TOKEN)");
-  app.add_option("--ca-file", mqtt.ca_file, "CA certificate to verify an ssl:// broker");
-  app.add_flag("--tls-insecure", mqtt.tls_insecure, "skip broker certificate checks (dev only)");
-  app.add_option("--interval-s", interval_s, "probe round interval handed to agents, seconds")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 3600));
-  app.add_option("--full-mesh-max", config.assignment.full_mesh_max,
-                 "up to this many live peers every agent probes every other")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 4096));
-  app.add_option("--k", config.assignment.k, "beyond the full mesh: observers per peer")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1024));
-  app.add_option("--spread-labels", spread,
-                 "comma-separated label keys whose values observers are spread across")
-      ->capture_default_str();
-  app.add_option("--flap-window-ms", config.flap.window_ms,
-                 "a rejoin this soon after a leave counts as flapping")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
-  app.add_option("--flap-hold-ms", config.flap.hold_ms,
-                 "a flapping agent is left out until it has stayed up this long (0: off)")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{3600000}));
-  app.add_option("--settle-ms", settle_ms,
-                 "after connecting, wait this long for retained state before publishing")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 120000));
-  app.add_option("--debounce-ms", debounce_ms,
-                 "gather changes arriving within this long into one round of publishes")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 10000));
+  mutuo::add_broker_options(app, mqtt, token_file);
+  app.option("--interval-s", interval_s, "probe round interval handed to agents, seconds")
+      .show_default()
+      .range(1, 3600);
+  app.option("--full-mesh-max", config.assignment.full_mesh_max,
+             "up to this many live peers every agent probes every other")
+      .show_default()
+      .range(1, 4096);
+  app.option("--k", config.assignment.k, "beyond the full mesh: observers per peer")
+      .show_default()
+      .range(1, 1024);
+  app.option("--spread-labels", spread,
+             "comma-separated label keys whose values observers are spread across")
+      .show_default();
+  app.option("--flap-window-ms", config.flap.window_ms,
+             "a rejoin this soon after a leave counts as flapping")
+      .show_default()
+      .range(int64_t{0}, int64_t{86400000});
+  app.option("--flap-hold-ms", config.flap.hold_ms,
+             "a flapping agent is left out until it has stayed up this long (0: off)")
+      .show_default()
+      .range(int64_t{0}, int64_t{3600000});
+  app.option("--settle-ms", settle_ms,
+             "after connecting, wait this long for retained state before publishing")
+      .show_default()
+      .range(0, 120000);
+  app.option("--debounce-ms", debounce_ms,
+             "gather changes arriving within this long into one round of publishes")
+      .show_default()
+      .range(0, 10000);
   auto& so = config.second_opinions;
-  app.add_option("--probe-now-rounds", so.rounds,
-                 "second opinions: extra rounds each picked agent runs at once ...")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, mutuo::kMaxProbeNowRounds));
-  app.add_option("--probe-now-every-ms", so.every_ms, "... this many milliseconds apart")
-      ->capture_default_str()
-      ->check(CLI::Range(100u, 60000u));
+  app.option("--probe-now-rounds", so.rounds,
+             "second opinions: extra rounds each picked agent runs at once ...")
+      .show_default()
+      .range(1u, mutuo::kMaxProbeNowRounds);
+  app.option("--probe-now-every-ms", so.every_ms, "... this many milliseconds apart")
+      .show_default()
+      .range(100u, 60000u);
   int64_t per_subject_s = so.per_subject_ms / 1000;
-  app.add_option("--second-opinion-every-s", per_subject_s,
-                 "answer at most one probe request per subject this often")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{3600}));
-  app.add_option("--probe-now-per-agent", so.per_agent_per_minute,
-                 "ask one agent for second opinions at most this many times a minute")
-      ->capture_default_str()
-      ->check(CLI::Range(std::size_t{1}, std::size_t{600}));
+  app.option("--second-opinion-every-s", per_subject_s,
+             "answer at most one probe request per subject this often")
+      .show_default()
+      .range(int64_t{1}, int64_t{3600});
+  app.option("--probe-now-per-agent", so.per_agent_per_minute,
+             "ask one agent for second opinions at most this many times a minute")
+      .show_default()
+      .range(std::size_t{1}, std::size_t{600});
   std::string metrics_listen = "127.0.0.1:9472";
-  app.add_option("--metrics-listen", metrics_listen,
-                 "serve Prometheus metrics on http://ADDR:PORT/metrics (loopback only; empty: off)")
-      ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
-      ->capture_default_str();
-  app.set_version_flag("--version", mutuo::kVersion);
-  CLI11_PARSE(app, argc, argv);
+  app.option("--metrics-listen", metrics_listen,
+             "serve Prometheus metrics on http://ADDR:PORT/metrics (loopback only; empty: off)")
+      .show_default();
+  app.option("--log-level", log_level, "trace, debug, info, warn or error").show_default();
+  app.version_flag("--version", mutuo::kVersion);
+  if (auto exit = app.parse(argc, argv)) return *exit;
 
   mutuo::init_logging("tracker", log_level);
   auto token = mutuo::read_secret(token_file, "MUTUO_TOKEN");

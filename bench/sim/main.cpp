@@ -2,7 +2,6 @@
 // commands on stdin, answering with one JSON object per line on stdout (see
 // docs/tracker.md, "Load simulator"). For load tests only: it logs in with the
 // broker's `simulator` account (broker-config/mutuo-broker add-service ... simulator).
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -14,6 +13,7 @@
 #include <thread>
 
 #include "bench/sim/simulator.h"
+#include "common/cli.h"
 #include "common/process.h"
 #include "common/version.h"
 
@@ -163,7 +163,7 @@ void measure_joins(Simulator& sim, int count, int quiet_ms, int timeout_ms) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{
+  mutuo::cli::Command app{
       "mutuo-sim: N simulated mutuo agents (real MQTT clients, one thread) for load "
       "tests. Reads commands on stdin, one per line, and answers in JSON lines:\n"
       "  start N | wait-assigned MS | crash N | leave N | rejoin ID... | snapshot | counters |\n"
@@ -171,23 +171,20 @@ int main(int argc, char** argv) {
   SimConfig config;
   std::string password_file;
   bool no_monitor = false;
-  app.add_option("--host", config.host, "broker host")->capture_default_str();
-  app.add_option("--port", config.port, "broker port")->capture_default_str();
-  app.add_option("--username", config.username, "the load-test account")->capture_default_str();
-  app.add_option("--token-file", password_file, "file holding its password")->required();
-  app.add_option("--id-prefix", config.id_prefix, "agent ids are PREFIX00000, ...")
-      ->capture_default_str();
-  app.add_option("--sites", config.sites, "distinct site labels")->capture_default_str();
-  app.add_option("--providers", config.providers, "distinct provider labels")
-      ->capture_default_str();
-  app.add_option("--keepalive", config.keepalive_s, "MQTT keepalive, seconds")
-      ->capture_default_str();
-  app.add_option("--connect-window", config.connect_window, "at most this many connects in flight")
-      ->capture_default_str();
-  app.add_flag("--no-monitor", no_monitor,
-               "do not count the tracker's publishes (when another simulator does)");
-  app.set_version_flag("--version", mutuo::kVersion);
-  CLI11_PARSE(app, argc, argv);
+  app.option("--host", config.host, "broker host").show_default();
+  app.option("--port", config.port, "broker port").show_default();
+  app.option("--username", config.username, "the load-test account").show_default();
+  app.option("--token-file", password_file, "file holding its password").required();
+  app.option("--id-prefix", config.id_prefix, "agent ids are PREFIX00000, ...").show_default();
+  app.option("--sites", config.sites, "distinct site labels").show_default();
+  app.option("--providers", config.providers, "distinct provider labels").show_default();
+  app.option("--keepalive", config.keepalive_s, "MQTT keepalive, seconds").show_default();
+  app.option("--connect-window", config.connect_window, "at most this many connects in flight")
+      .show_default();
+  app.flag("--no-monitor", no_monitor,
+           "do not count the tracker's publishes (when another simulator does)");
+  app.version_flag("--version", mutuo::kVersion);
+  if (auto exit = app.parse(argc, argv)) return *exit;
 
   auto token = mutuo::read_secret(password_file, "MUTUO_TOKEN");
   if (!token) {

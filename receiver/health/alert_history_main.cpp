@@ -4,32 +4,32 @@
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 
+#include "common/cli.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "receiver/health/alert_history.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{
+  mutuo::cli::Command app{
       "mutuo-alert-history: prints the receiver's alert history (state changes and notices, "
       "sent or held back by a silence or flap damping) as JSON lines, newest first. "
       "See docs/health.md."};
   std::string dir, subject;
   double since_s = 0;
   std::size_t limit = 1000;
-  app.add_option("--history", dir,
-                 "the receiver's alert history directory (default of the receiver: "
-                 "<store>/alert-history)")
-      ->required();
-  app.add_option("--subject", subject, "only this subject (peer/{agent}, check/{check}, ...)");
-  app.add_option("--since-s", since_s, "only entries of the last S seconds (0: all)");
-  app.add_option("--limit", limit, "at most this many entries")->capture_default_str();
-  app.set_version_flag("--version", mutuo::kVersion);
-  CLI11_PARSE(app, argc, argv);
+  app.option("--history", dir,
+             "the receiver's alert history directory (default of the receiver: "
+             "<store>/alert-history)")
+      .required();
+  app.option("--subject", subject, "only this subject (peer/{agent}, check/{check}, ...)");
+  app.option("--since-s", since_s, "only entries of the last S seconds (0: all)");
+  app.option("--limit", limit, "at most this many entries").show_default();
+  app.version_flag("--version", mutuo::kVersion);
+  if (auto exit = app.parse(argc, argv)) return *exit;
   mutuo::init_logging("alert-history", "warn");
 
   char tmpl[] = "/tmp/mutuo-alert-history-XXXXXX";

@@ -5,11 +5,11 @@
 // Threading: add_options() and the builders run in main, before any thread.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/cli.h"
 #include "receiver/health/alert_history.h"
 #include "receiver/health/health_service.h"
 #include "receiver/health/notifier.h"
@@ -38,7 +38,7 @@ struct HealthOptions {
 };
 
 // Adds the health flags to `app`; values land in `o` when app parses.
-void add_options(CLI::App& app, HealthOptions& o);
+void add_options(cli::Command& app, HealthOptions& o);
 
 // The service configuration the options describe.
 HealthServiceConfig service_config(const HealthOptions& o);

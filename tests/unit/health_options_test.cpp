@@ -11,18 +11,14 @@ using namespace mutuo::health;
 
 namespace {
 
-// Parses `args` (without the program name); returns false when CLI11 refused them.
+// Parses `args` (without the program name); returns false when the parser refused them.
 bool parse(HealthOptions& o, std::vector<std::string> args) {
-  CLI::App app{"test"};
+  mutuo::cli::Command app{"test"};
   add_options(app, o);
   std::vector<const char*> argv = {"mutuo-receiver"};
   for (const auto& a : args) argv.push_back(a.c_str());
-  try {
-    app.parse(static_cast<int>(argv.size()), argv.data());
-  } catch (const CLI::ParseError&) {
-    return false;
-  }
-  return true;
+  std::string out, err;
+  return !app.parse(static_cast<int>(argv.size()), argv.data(), out, err).has_value();
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <sstream>
+#include <type_traits>
 #include <vector>
 
 namespace mutuo::cli {
@@ -47,7 +48,20 @@ Command::~Command() = default;
 
 template <typename T>
 Option Command::option(const std::string& name, T& into, const std::string& help) {
-  return Option(app_->add_option(name, into, help));
+  CLI::Option* added = app_->add_option(name, into, help);
+  if constexpr (std::is_unsigned_v<T> && !std::is_same_v<T, bool>) {
+    // CLI11 would wrap "-5" around to a huge unsigned value. No description:
+    // --help stays as it is.
+    added->check(CLI::Validator(
+        [](std::string& value) {
+          auto first = value.find_first_not_of(" \t");
+          return first != std::string::npos && value[first] == '-'
+                     ? "must not be negative: " + value
+                     : std::string();
+        },
+        ""));
+  }
+  return Option(added);
 }
 
 template Option Command::option(const std::string&, std::string&, const std::string&);

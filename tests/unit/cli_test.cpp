@@ -196,3 +196,25 @@ TEST_CASE("the environment and the config file fill what the command line leaves
   CHECK(broker == "tcp://from-file:1883");
   CHECK(keepalive == 20);  // the command line wins over the file
 }
+
+TEST_CASE("a negative value for an unsigned option is refused, not wrapped around") {
+  Command app{"test"};
+  std::size_t write_buffer_mb = 128;
+  uint32_t limit = 50;
+  int offset = 0;
+  app.option("--write-buffer-mb", write_buffer_mb).show_default();
+  app.option("--limit", limit);
+  app.option("--offset", offset);
+  CliRun negative = cli_run(app, {"--write-buffer-mb", "-5"});
+  CHECK(negative.exit == 105);
+  CHECK(negative.err.find("must not be negative: -5") != std::string::npos);
+  CHECK(cli_run(app, {"--limit", " -1"}).exit == 105);
+  CHECK(write_buffer_mb == 128);
+  CHECK(limit == 50);
+  CHECK_FALSE(cli_run(app, {"--offset", "-5", "--limit", "0"}).exit.has_value());
+  CHECK(offset == -5);
+  CHECK(limit == 0);
+  // The check adds nothing to --help.
+  CliRun help = cli_run(app, {"--help"});
+  CHECK(help.out.find("--write-buffer-mb UINT=128") != std::string::npos);
+}

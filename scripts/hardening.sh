@@ -5,9 +5,10 @@
 #       AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer included):
 #       the unit tests, the libFuzzer targets (libFuzzer coverage on the
 #       libraries they exercise) and the four programs; every fuzzer for a
-#       short, bounded time; every unit test; the hostile-agent integration
-#       test with those programs, where any sanitizer report from a program
-#       fails the run. This tree is where the unit tests are built:
+#       short, bounded time; every unit test; six integration tests with
+#       those programs (hostile agents, three fault drills, the tracker's
+#       standby, the dashboard's API), where any sanitizer report from a
+#       program fails the run. This tree is where the unit tests are built:
 #       scripts/test.sh runs the build phase beside its own build and the
 #       integration tests, then fuzz,integration, and the unit tests from
 #       build/'s ctest (MUTUO_UNIT_TESTS_FROM, tests/unit/CMakeLists.txt).
@@ -37,6 +38,9 @@
 #   MUTUO_JOBS               parallel build jobs (default: number of cores)
 #   MUTUO_HARDENING_PROGRAMS programs built with the sanitizers (default the four;
 #                            empty: none, for a pass without the integration phase)
+#   MUTUO_TOOLS_DIR          the build whose bench/ tools (load, simulated agents)
+#                            drive the integration tests (default MUTUO_BUILD_DIR,
+#                            else <repo>/build)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ci=0
@@ -65,12 +69,15 @@ fi
 fuzz_seconds=${MUTUO_FUZZ_SECONDS:-10}
 # The integration tests run with the sanitized programs: in CI the hostile
 # agents on the bus (the receiver, tracker and dashboard decoding what they
-# send; the dashboard's HTTP parsing is fuzzed under the sanitizers already),
-# in the long run the hostile HTTP clients too.
+# send), the fault drills that restart the broker, fill the receiver's disk and
+# kill the receiver, the tracker's standby taking over, and the dashboard's
+# API with its sessions and roles (its HTTP parsing is fuzzed under the
+# sanitizers already); in the long run the hostile HTTP clients too.
+sanitized='hostile_agent_input|drill_broker_restart|drill_receiver_disk_full|receiver_survives_kills|tracker_standby|dashboard_api_auth'
 if [ $ci = 1 ]; then
-  integration=${MUTUO_HARDENING_TESTS:-'^integration\.test_hostile_agent_input$'}
+  integration=${MUTUO_HARDENING_TESTS:-"^integration\.test_($sanitized)\$"}
 else
-  integration=${MUTUO_HARDENING_TESTS:-'^integration\.test_hostile_(agent_input|http)$'}
+  integration=${MUTUO_HARDENING_TESTS:-"^integration\.test_($sanitized|hostile_http)\$"}
 fi
 jobs=${MUTUO_JOBS:-$(nproc)}
 fuzzers=(status peer assign check results ack echo_packet dashboard_request)
@@ -251,7 +258,10 @@ if wants integration; then
   # detect_stack_use_after_return puts instrumented locals on a heap "fake
   # stack" (and finds pointers to a returned function's locals): CivetWeb
   # starts its workers with 100 KiB stacks, which -O0 ASan frames overflow.
+  # The tools that drive the programs (bench/: load, simulated agents) are not
+  # under test: they come from the main build (tests/integration/harness.py).
   if ! (cd "$build" && export MUTUO_TEST_TIMEOUT_FACTOR=${MUTUO_TEST_TIMEOUT_FACTOR:-4} &&
+        export MUTUO_TOOLS_DIR=${MUTUO_TOOLS_DIR:-${MUTUO_BUILD_DIR:-$repo/build}} &&
         ASAN_OPTIONS="$ASAN_OPTIONS:detect_stack_use_after_return=1:log_path=$reports/asan" \
         UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$reports/ubsan" \
         ctest -R "$integration" --output-on-failure --timeout 300 -j"$jobs" > "$build/hardening-integration.log" 2>&1); then

@@ -16,8 +16,8 @@
 # and browser tests first, then the unit tests once build-asan/ is built.
 #
 # MUTUO_HARDENING=ci (the default): when no ctest arguments are given, the
-# fuzzers run too, 10 s each, and the hostile-agent integration test once
-# more with the programs built with the sanitizers. MUTUO_HARDENING=0:
+# fuzzers run too, 10 s each, and six integration tests once more with the
+# programs built with the sanitizers (scripts/hardening.sh). MUTUO_HARDENING=0:
 # neither. MUTUO_HARDENING=1: also the long pass afterwards
 # (scripts/hardening.sh, -O1, a tree of its own).
 set -euo pipefail
@@ -49,8 +49,8 @@ start_pass() {  # the sanitizer tree's build, then phases $1 (if any), in the ba
 # A whole run starts it first, at the lowest priority: the main build, which
 # the integration tests wait for, takes the cores first, and the sanitizer
 # build gets what the integration tests leave while they wait on timers. The
-# fuzzers, which run for a fixed time, and the hostile-agent integration test
-# with the sanitized programs run at normal priority once it is built.
+# fuzzers, which run for a fixed time, and the integration tests with the
+# sanitized programs run at normal priority once it is built.
 # The pass stays in this session on purpose: with the kernel's autogroup
 # scheduling each session gets an equal share of the CPU whatever the nice
 # values inside it, so a pass started with setsid took half the cores from the

@@ -250,7 +250,14 @@ class System:
         return f"tcp://127.0.0.1:{self.mqtt_port}"
 
     def program(self, name):
-        return os.path.join(self.bin_dir, name)
+        """A program of the build under test. The sanitizer pass builds only the
+        programs under test; the tools that drive them (bench/: load
+        generators, simulators) then come from MUTUO_TOOLS_DIR, the main build."""
+        path = os.path.join(self.bin_dir, name)
+        tools = os.environ.get("MUTUO_TOOLS_DIR")
+        if tools and name.startswith("bench/") and not os.path.exists(path):
+            return os.path.join(tools, name)
+        return path
 
     def start_tracker(self, interval_s=2, extra=()):
         self.provision("service", "tracker")

@@ -60,6 +60,15 @@ struct ReaderMemory {
   uint64_t memtables_retired = 0;   // flushed or dropped, still pinned by readers
   uint64_t immutable_memtables = 0;  // how many sealed memtables (a count)
   uint64_t table_readers = 0;       // index and filter blocks of the open table files
+
+  // Adds `other`'s figures (several readers in one process).
+  ReaderMemory& operator+=(const ReaderMemory& other) {
+    memtables += other.memtables;
+    memtables_retired += other.memtables_retired;
+    immutable_memtables += other.immutable_memtables;
+    table_readers += other.table_readers;
+    return *this;
+  }
 };
 ReaderMemory memory_of(rocksdb::DB& db);
 

@@ -318,12 +318,8 @@ int main(int argc, char** argv) {
       out += sample("mutuo_dashboard_http_refused_total", {{"reason", reason}}, n);
     mutuo::store::ReaderMemory mem;
     for (auto m : {store ? store->memory() : mutuo::store::ReaderMemory{},
-                   alert_history ? alert_history->memory() : mutuo::store::ReaderMemory{}}) {
-      mem.memtables += m.memtables;
-      mem.memtables_retired += m.memtables_retired;
-      mem.immutable_memtables += m.immutable_memtables;
-      mem.table_readers += m.table_readers;
-    }
+                   alert_history ? alert_history->memory() : mutuo::store::ReaderMemory{}})
+      mem += m;
     family("mutuo_dashboard_store_memory_bytes", "gauge",
            "Memory of the store and alert-history readers, by part");
     out += sample("mutuo_dashboard_store_memory_bytes", {{"part", "block_cache"}},

@@ -56,10 +56,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> family_descriptors(const FamilyConf
 // bytes, summed over its column families. For a secondary instance, the
 // memtables are the primary's unflushed writes replayed from its WAL.
 struct ReaderMemory {
-  uint64_t memtables = 0;           // active and sealed, not yet flushed
-  uint64_t memtables_retired = 0;   // flushed or dropped, still pinned by readers
+  uint64_t memtables = 0;            // active and sealed, not yet flushed
+  uint64_t memtables_retired = 0;    // flushed or dropped, still pinned by readers
   uint64_t immutable_memtables = 0;  // how many sealed memtables (a count)
-  uint64_t table_readers = 0;       // index and filter blocks of the open table files
+  uint64_t table_readers = 0;        // index and filter blocks of the open table files
 
   // Adds `other`'s figures (several readers in one process).
   ReaderMemory& operator+=(const ReaderMemory& other) {

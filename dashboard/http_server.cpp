@@ -45,8 +45,12 @@ std::string browser_host(std::string_view listen) {
   return std::string(host);
 }
 
-// Bodies up to this size are copied behind the head and sent with it.
-constexpr std::size_t kCoalesceMax = 256 * 1024;
+// An answer whose head and body fit in this many bytes is sent in one write;
+// a larger body goes in a second one. Small, because every worker thread keeps
+// its buffer for good: when bodies up to 256 KiB were copied, each of the 48
+// workers came to hold a copy of the largest matrix it had sent (6.4 MiB after
+// 20 minutes of bench/soak.py, growing as more workers served one).
+constexpr std::size_t kCoalesceMax = 16 * 1024;
 
 const char* reason_phrase(int status) {
   switch (status) {
@@ -301,17 +305,17 @@ int HttpServer::handle(mg_connection* conn, void* self) {
   // segment, one wakeup of the client, instead of two.
   thread_local std::string out;
   out.clear();
+  out.reserve(kCoalesceMax);  // once per worker; grows only for a head larger than this
   append_head(out, r, body.size(), keep_alive);
   if (method == "HEAD" || r.status == 304) {
     mg_write(conn, out.data(), out.size());
-  } else if (body.size() <= kCoalesceMax) {
+  } else if (out.size() + body.size() <= kCoalesceMax) {
     out.append(body);
     mg_write(conn, out.data(), out.size());
   } else {
     mg_write(conn, out.data(), out.size());
     mg_write(conn, body.data(), body.size());
   }
-  if (out.capacity() > 4 * kCoalesceMax) std::string().swap(out);  // keep no big buffer
   return r.status;
 }
 

@@ -10,9 +10,11 @@ setup link instead of any default password.
 """
 
 import argparse
+import http.client
 import os
 import re
 import sys
+import urllib.parse
 import urllib.request
 
 from harness import DashboardClient, System, free_port, log, wait_port, wait_until
@@ -57,6 +59,24 @@ def main():
         status, _ = anon.request("GET", "/healthz")
         assert status == 200
         log("reads need a login (the page and /healthz do not)")
+
+        # The page (tens of KiB) leaves in two writes, head then body, and a
+        # small answer in one; both keep a keep-alive connection in step.
+        url = urllib.parse.urlsplit(base)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        try:
+            for _ in range(3):
+                conn.request("GET", "/")
+                r = conn.getresponse()
+                page = r.read()
+                assert r.status == 200 and len(page) == int(r.getheader("Content-Length")), r.status
+                assert len(page) > 16 * 1024 and page.rstrip().endswith(b"</html>"), len(page)
+                conn.request("GET", "/healthz")
+                r = conn.getresponse()
+                assert r.status == 200 and len(r.read()) == int(r.getheader("Content-Length"))
+        finally:
+            conn.close()
+        log(f"a {len(page)}-byte page and a small answer, three times on one connection")
 
         admin = s.dashboard_client()
         req = urllib.request.Request(base + "/api/login", method="POST",

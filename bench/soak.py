@@ -95,6 +95,8 @@ def main():
     ap.add_argument("--json-out", help="also write the samples and summary here")
     ap.add_argument("--receiver-args", default="",
                     help="extra receiver options, e.g. '--write-buffer-mb 0' (no memtable cap)")
+    ap.add_argument("--dashboard-args", default="",
+                    help="extra dashboard options, e.g. '--cache-mb 1' (a block cache full from the start)")
     args = ap.parse_args()
     warmup_s = 60 * (args.warmup_min if args.warmup_min is not None else min(5.0, args.minutes / 5))
     duration_s = 60 * args.minutes
@@ -109,7 +111,7 @@ def main():
                                 *shlex.split(args.receiver_args)))
         s.start_tracker(interval_s=args.interval_s, extra=("--k", str(args.k)))
         dport = free_port()
-        s.start_dashboard(extra=("--metrics-listen", f"127.0.0.1:{dport}"))
+        s.start_dashboard(extra=("--metrics-listen", f"127.0.0.1:{dport}", *shlex.split(args.dashboard_args)))
         log(f"provisioning {args.agents} result publishers")
         for i in range(args.agents):  # one at a time: dynsec loses concurrent changes
             s.provision("agent", f"load-{i}")

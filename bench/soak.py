@@ -97,7 +97,15 @@ def main():
                     help="extra receiver options, e.g. '--write-buffer-mb 0' (no memtable cap)")
     ap.add_argument("--dashboard-args", default="",
                     help="extra dashboard options, e.g. '--cache-mb 1' (a block cache full from the start)")
+    ap.add_argument("--dashboard-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="an environment variable for the dashboard alone, e.g. MALLOC_ARENA_MAX=1 (repeatable)")
     args = ap.parse_args()
+    dashboard_env = {}
+    for item in args.dashboard_env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            ap.error(f"--dashboard-env {item!r}: expected NAME=VALUE")
+        dashboard_env[name] = value
     warmup_s = 60 * (args.warmup_min if args.warmup_min is not None else min(5.0, args.minutes / 5))
     duration_s = 60 * args.minutes
     rate = args.agents * args.k / args.interval_s  # results per second
@@ -111,7 +119,8 @@ def main():
                                 *shlex.split(args.receiver_args)))
         s.start_tracker(interval_s=args.interval_s, extra=("--k", str(args.k)))
         dport = free_port()
-        s.start_dashboard(extra=("--metrics-listen", f"127.0.0.1:{dport}", *shlex.split(args.dashboard_args)))
+        s.start_dashboard(extra=("--metrics-listen", f"127.0.0.1:{dport}", *shlex.split(args.dashboard_args)),
+                          env=dashboard_env)
         log(f"provisioning {args.agents} result publishers")
         for i in range(args.agents):  # one at a time: dynsec loses concurrent changes
             s.provision("agent", f"load-{i}")

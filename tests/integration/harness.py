@@ -276,7 +276,7 @@ class System:
     admin_user = "admin"
     admin_password = "test-admin-" + os.urandom(9).hex()
 
-    def start_dashboard(self, extra=(), port=None):
+    def start_dashboard(self, extra=(), port=None, env=None):
         self.provision("service", "dashboard")
         self.http_port = port or free_port()
         self.dashboard_data = os.path.join(self.dir, "dashboard-data")
@@ -286,7 +286,7 @@ class System:
                                      "--data-dir", self.dashboard_data,
                                      "--admin-user", self.admin_user,
                                      "--listen", f"127.0.0.1:{self.http_port}", *extra],
-                       env={"MUTUO_ADMIN_PASSWORD": self.admin_password})
+                       env={"MUTUO_ADMIN_PASSWORD": self.admin_password, **(env or {})})
         wait_port(self.http_port)
         self._admin_client = None
         return p

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <set>
 #include <string>
@@ -91,37 +92,6 @@ json agents_json(const std::vector<AgentPresence>& agents,
   std::sort(list.begin(), list.end(),
             [](const json& x, const json& y) { return x["id"] < y["id"]; });
   return {{"agents", std::move(list)}, {"now", now_ms}, {"broker_connected", broker_connected}};
-}
-
-json matrix_json(const std::vector<AgentPresence>& agents,
-                 const std::vector<store::StoredResult>& latest, int64_t now_ms,
-                 bool store_available, const std::vector<std::optional<double>>* p50) {
-  std::set<std::string> ids;
-  for (const auto& a : agents) ids.insert(a.id);
-
-  std::vector<const store::StoredResult*> entries;
-  for (const auto& r : latest) {
-    if (!is_matrix_entry(r)) continue;
-    entries.push_back(&r);
-    ids.insert(r.series.observer);
-    ids.insert(r.series.target);
-  }
-  std::sort(entries.begin(), entries.end(), [](const auto* x, const auto* y) {
-    return std::tie(x->series.observer, x->series.target) <
-           std::tie(y->series.observer, y->series.target);
-  });
-
-  json cells = json::array();
-  for (const auto* e : entries) {
-    json cell = cell_json(e->series.observer, e->series.target, e->result, now_ms);
-    std::size_t at = static_cast<std::size_t>(e - latest.data());
-    cell["p50_ms"] = p50 != nullptr && at < p50->size() ? or_null((*p50)[at]) : json(nullptr);
-    cells.push_back(std::move(cell));
-  }
-  return {{"agents", json(ids)},
-          {"cells", std::move(cells)},
-          {"now", now_ms},
-          {"store_available", store_available}};
 }
 
 const char* tier_name(store::Tier tier) {
@@ -219,8 +189,20 @@ json alerts_json(const std::vector<std::pair<std::string, Alert>>& alerts) {
 
 namespace {
 
+// Shortest form that reads back the same; null for NaN and infinities (as
+// nlohmann::json writes them), which JSON cannot carry.
 void append_number(std::string* out, double v) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return;
+  }
   char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, ec == std::errc() ? end : buf);
+}
+
+void append_integer(std::string* out, int64_t v) {
+  char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
   out->append(buf, ec == std::errc() ? end : buf);
 }
@@ -238,12 +220,10 @@ void append_string(std::string* out, const std::string& s) {
   out->append(json(s).dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-}  // namespace
-
-std::string matrix_compact_text(const std::vector<AgentPresence>& agents,
-                                const std::vector<store::StoredResult>& latest, int64_t now_ms,
-                                bool store_available,
-                                const std::vector<std::optional<double>>* p50) {
+// The sorted union of the presence table's ids and every observer and target
+// of the matrix entries in `latest`.
+std::vector<std::string> matrix_ids(const std::vector<AgentPresence>& agents,
+                                    const std::vector<store::StoredResult>& latest) {
   std::set<std::string> id_set;
   for (const auto& a : agents) id_set.insert(a.id);
   for (const auto& r : latest) {
@@ -251,7 +231,110 @@ std::string matrix_compact_text(const std::vector<AgentPresence>& agents,
     id_set.insert(r.series.observer);
     id_set.insert(r.series.target);
   }
-  std::vector<std::string> ids(id_set.begin(), id_set.end());
+  return {id_set.begin(), id_set.end()};
+}
+
+void append_key(std::string* out, std::string_view key) {
+  out->push_back('"');
+  out->append(key);
+  out->append("\":");
+}
+
+}  // namespace
+
+std::string matrix_text(const std::vector<AgentPresence>& agents,
+                        const std::vector<store::StoredResult>& latest, int64_t now_ms,
+                        bool store_available, const std::vector<std::optional<double>>* p50) {
+  const std::vector<std::string> ids = matrix_ids(agents, latest);
+  std::vector<const store::StoredResult*> entries;
+  for (const auto& r : latest) {
+    if (is_matrix_entry(r)) entries.push_back(&r);
+  }
+  std::sort(entries.begin(), entries.end(), [](const auto* x, const auto* y) {
+    return std::tie(x->series.observer, x->series.target) <
+           std::tie(y->series.observer, y->series.target);
+  });
+
+  // Written by hand, not through a nlohmann::json tree: a tree of a 200-agent
+  // matrix is about a million small allocations, built every second or two,
+  // which fragmented the dashboard's heap (docs/hardening.md, "Soak run").
+  // Keys in nlohmann's order (sorted), so the cells read like cell_json's.
+  std::string out;
+  out.reserve(128 + ids.size() * 16 + entries.size() * 256);
+  out.append("{\"agents\":[");
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    append_string(&out, ids[i]);
+  }
+  out.append("],\"cells\":[");
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const store::StoredResult& e = *entries[i];
+    const ProbeResult& r = e.result;
+    if (i > 0) out.push_back(',');
+    out.push_back('{');
+    append_key(&out, "age_ms");
+    append_integer(&out, std::max<int64_t>(0, now_ms - r.ts_ms));
+    if (!r.error.empty()) {
+      out.push_back(',');
+      append_key(&out, "error");
+      append_string(&out, r.error);
+    }
+    out.push_back(',');
+    append_key(&out, "jitter_ms");
+    append_optional(&out, r.jitter_ms);
+    out.push_back(',');
+    append_key(&out, "loss");
+    append_optional(&out, r.loss());
+    out.push_back(',');
+    append_key(&out, "observer");
+    append_string(&out, e.series.observer);
+    out.push_back(',');
+    append_key(&out, "p50_ms");
+    const std::size_t at = static_cast<std::size_t>(&e - latest.data());
+    append_optional(&out, p50 != nullptr && at < p50->size() ? (*p50)[at] : std::nullopt);
+    out.push_back(',');
+    append_key(&out, "probe");
+    append_string(&out, r.probe);
+    out.push_back(',');
+    append_key(&out, "recv");
+    append_optional(&out, r.recv);
+    out.push_back(',');
+    append_key(&out, "rtt_ms");
+    if (r.rtt_ms) {
+      out.append("{\"avg\":");
+      append_number(&out, r.rtt_ms->avg);
+      out.append(",\"max\":");
+      append_number(&out, r.rtt_ms->max);
+      out.append(",\"min\":");
+      append_number(&out, r.rtt_ms->min);
+      out.push_back('}');
+    } else {
+      out.append("null");
+    }
+    out.push_back(',');
+    append_key(&out, "sent");
+    append_optional(&out, r.sent);
+    out.push_back(',');
+    append_key(&out, "target");
+    append_string(&out, e.series.target);
+    out.push_back(',');
+    append_key(&out, "ts");
+    append_integer(&out, r.ts_ms);
+    out.push_back('}');
+  }
+  out.append("],\"now\":");
+  append_integer(&out, now_ms);
+  out.append(",\"store_available\":");
+  out.append(store_available ? "true" : "false");
+  out.push_back('}');
+  return out;
+}
+
+std::string matrix_compact_text(const std::vector<AgentPresence>& agents,
+                                const std::vector<store::StoredResult>& latest, int64_t now_ms,
+                                bool store_available,
+                                const std::vector<std::optional<double>>* p50) {
+  const std::vector<std::string> ids = matrix_ids(agents, latest);
   auto index = [&ids](const std::string& id) {
     return std::lower_bound(ids.begin(), ids.end(), id) - ids.begin();
   };
@@ -274,11 +357,11 @@ std::string matrix_compact_text(const std::vector<AgentPresence>& agents,
     if (!first) out.push_back(',');
     first = false;
     out.push_back('[');
-    out.append(std::to_string(index(e.series.observer)));
+    append_integer(&out, index(e.series.observer));
     out.push_back(',');
-    out.append(std::to_string(index(e.series.target)));
+    append_integer(&out, index(e.series.target));
     out.push_back(',');
-    out.append(std::to_string(r.ts_ms));
+    append_integer(&out, r.ts_ms);
     out.push_back(',');
     append_optional(&out, r.sent);
     out.push_back(',');
@@ -307,7 +390,7 @@ std::string matrix_compact_text(const std::vector<AgentPresence>& agents,
     out.push_back(']');
   }
   out.append("],\"now\":");
-  out.append(std::to_string(now_ms));
+  append_integer(&out, now_ms);
   out.append(",\"store_available\":");
   out.append(store_available ? "true" : "false");
   out.push_back('}');

@@ -44,10 +44,12 @@ nlohmann::json agents_json(const std::vector<AgentPresence>& agents,
 // `latest`, sorted by observer then target. "agents" is the sorted union of the
 // presence table and every observer and target in those cells.
 // `p50`, when given, runs parallel to `latest`: the minute median of each entry.
-nlohmann::json matrix_json(const std::vector<AgentPresence>& agents,
-                           const std::vector<store::StoredResult>& latest, int64_t now_ms,
-                           bool store_available,
-                           const std::vector<std::optional<double>>* p50 = nullptr);
+//   {"agents":[ids],"cells":[cell_json(...) plus "p50_ms"],"now","store_available"}
+// Returned serialized (it is built by hand: a 200-agent matrix is 40,000 cells).
+std::string matrix_text(const std::vector<AgentPresence>& agents,
+                        const std::vector<store::StoredResult>& latest, int64_t now_ms,
+                        bool store_available,
+                        const std::vector<std::optional<double>>* p50 = nullptr);
 
 // GET /api/series: one chart of one series (a pair or a check) from the store.
 //   {"observer","kind":"peer"|"check","target","probe","from","to",

@@ -91,10 +91,8 @@ void MatrixCache::build(bool full, bool compact) {
   const int64_t now = sources_.now_ms();
   std::shared_ptr<const CachedAnswer> made[2];
   if (full) {
-    made[0] =
-        make_cached_answer(matrix_json(agents, store.latest, now, store.available, &p50)
-                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                           sources_.gzip_level, now);
+    made[0] = make_cached_answer(matrix_text(agents, store.latest, now, store.available, &p50),
+                                 sources_.gzip_level, now);
   }
   if (compact) {
     made[1] =

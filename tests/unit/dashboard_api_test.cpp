@@ -2,7 +2,9 @@
 // inputs: no broker, no store.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/messages/status.h"
@@ -214,7 +216,7 @@ TEST_CASE("matrix json: cells from udp peer results, agents are the union") {
   std::vector<StoredResult> latest = {
       udp("fra-1", "ams-2", 9500, 10, 10, Rtt{0.1, 0.21, 0.4}), udp("ams-2", "fra-1", 9000, 10, 0),
       udp("ams-2", "par-3", 9800, 4, 3, Rtt{10, 12, 15}), check, icmp};
-  json j = mutuo::dashboard::matrix_json(agents, latest, 10000, true);
+  json j = json::parse(mutuo::dashboard::matrix_text(agents, latest, 10000, true));
   CHECK(j["now"] == 10000);
   CHECK(j["store_available"] == true);
   CHECK(j["agents"] == json::array({"ams-2", "fra-1", "par-3", "zrh-9"}));
@@ -248,7 +250,7 @@ TEST_CASE("matrix json: cells from udp peer results, agents are the union") {
 }
 
 TEST_CASE("matrix json: empty inputs give an empty matrix, not an error") {
-  json j = mutuo::dashboard::matrix_json({}, {}, 10000, false);
+  json j = json::parse(mutuo::dashboard::matrix_text({}, {}, 10000, false));
   CHECK(j["agents"] == json::array());
   CHECK(j["cells"] == json::array());
   CHECK(j["store_available"] == false);
@@ -259,12 +261,55 @@ TEST_CASE("matrix json: a result from the future has age 0 and counts without se
   r.result.sent.reset();
   r.result.recv.reset();
   r.result.error = "unsupported";
-  json j = mutuo::dashboard::matrix_json({}, {r}, 10000, true);
+  json j = json::parse(mutuo::dashboard::matrix_text({}, {r}, 10000, true));
   REQUIRE(j["cells"].size() == 1);
   CHECK(j["cells"][0]["age_ms"] == 0);
   CHECK(j["cells"][0]["loss"].is_null());
   CHECK(j["cells"][0]["sent"].is_null());
   CHECK(j["cells"][0]["error"] == "unsupported");
+}
+
+TEST_CASE("matrix text: every cell is cell_json's, plus p50_ms, and it parses back") {
+  // The page merges live cells (cell_json) into the matrix: one shape for both.
+  std::vector<StoredResult> latest = {
+      udp("fra-1", "ams-2", 9500, 10, 10, Rtt{0.1, 0.21, 0.4}), udp("ams-2", "fra-1", 9000, 10, 0),
+      udp("b\"q\\uote\n", "\xc3\xa9t\xc3\xa9-1", 12000, 4, 3, Rtt{1e-7, 12.5, 1e9}),
+      udp("zrh-9", "ams-2", 9900, 3, 3)};
+  latest[1].result.error = "timeout \"quoted\" \x01";
+  latest[3].result.sent.reset();
+  latest[3].result.recv.reset();
+  latest[3].result.jitter_ms.reset();
+  const std::vector<std::optional<double>> p50 = {0.2, std::nullopt, 12.25, 1.5};
+  json j = json::parse(
+      mutuo::dashboard::matrix_text({presence("lon-4", true, 5000)}, latest, 10000, true, &p50));
+  CHECK(j["agents"] ==
+        json::array({"ams-2", "b\"q\\uote\n", "fra-1", "lon-4", "zrh-9", "\xc3\xa9t\xc3\xa9-1"}));
+  REQUIRE(j["cells"].size() == latest.size());
+  for (const json& cell : j["cells"]) {
+    auto it = std::find_if(latest.begin(), latest.end(), [&cell](const StoredResult& r) {
+      return r.series.observer == cell["observer"] && r.series.target == cell["target"];
+    });
+    REQUIRE(it != latest.end());
+    json expected =
+        mutuo::dashboard::cell_json(it->series.observer, it->series.target, it->result, 10000);
+    expected["p50_ms"] = p50[static_cast<std::size_t>(it - latest.begin())]
+                             ? json(*p50[static_cast<std::size_t>(it - latest.begin())])
+                             : json(nullptr);
+    CHECK(cell == expected);
+  }
+}
+
+TEST_CASE("matrix text: NaN or infinite values are written as null, the JSON stays valid") {
+  StoredResult r = udp("fra-1", "ams-2", 9500, 10, 10, Rtt{0.1, 0.2, 0.3});
+  r.result.jitter_ms = std::numeric_limits<double>::quiet_NaN();
+  r.result.rtt_ms->max = std::numeric_limits<double>::infinity();
+  const std::vector<std::optional<double>> p50 = {-std::numeric_limits<double>::infinity()};
+  json j = json::parse(mutuo::dashboard::matrix_text({}, {r}, 10000, true, &p50));
+  CHECK(j["cells"][0]["jitter_ms"].is_null());
+  CHECK(j["cells"][0]["rtt_ms"]["max"].is_null());
+  CHECK(j["cells"][0]["p50_ms"].is_null());
+  json c = json::parse(mutuo::dashboard::matrix_compact_text({}, {r}, 10000, true, &p50));
+  CHECK(c["cells"][0][7].is_null());
 }
 
 namespace {

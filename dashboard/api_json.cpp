@@ -216,8 +216,19 @@ void append_optional(std::string* out, const std::optional<T>& v) {
   }
 }
 
+// A JSON string. Plain printable ASCII (ids, probe names) is copied as is;
+// anything else goes through nlohmann's escaping, which also replaces invalid
+// UTF-8.
 void append_string(std::string* out, const std::string& s) {
-  out->append(json(s).dump(-1, ' ', false, json::error_handler_t::replace));
+  const bool plain = std::all_of(
+      s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  if (!plain) {
+    out->append(json(s).dump(-1, ' ', false, json::error_handler_t::replace));
+    return;
+  }
+  out->push_back('"');
+  out->append(s);
+  out->push_back('"');
 }
 
 // The sorted union of the presence table's ids and every observer and target

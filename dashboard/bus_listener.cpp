@@ -66,7 +66,7 @@ void BusListener::on_message(const MqttMessage& m) {
       if (batch->agent != parsed->id) return reject(m.topic, "agent does not match the topic");
       ++results_;
       ++version_;
-      feed_->publish(text(live_results_event(*batch, now)));
+      if (feed_->has_clients()) feed_->publish(text(live_results_event(*batch, now)));
       return;
     }
     case topics::Kind::kCheck: {

@@ -36,6 +36,7 @@ std::optional<uint64_t> LiveFeed::add(Sender send, Closer close, Authorized auth
   Client* raw = c.get();
   c->writer = std::thread([this, raw] { write_loop(raw); });
   clients_.emplace(id, std::move(c));
+  client_count_.store(clients_.size(), std::memory_order_relaxed);
   ++counters_.accepted;
   return id;
 }
@@ -48,6 +49,7 @@ void LiveFeed::remove(uint64_t id) {
     if (it == clients_.end()) return;
     c = std::move(it->second);
     clients_.erase(it);
+    client_count_.store(clients_.size(), std::memory_order_relaxed);
   }
   {
     std::lock_guard lock(c->mu);

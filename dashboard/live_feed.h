@@ -73,6 +73,10 @@ class LiveFeed {
   // Queues one event (a serialized JSON value) for every client.
   void publish(std::string event);
 
+  // Whether any client is connected: callers skip building events nobody
+  // would receive (a results event for every batch, hundreds a second).
+  bool has_clients() const { return client_count_.load(std::memory_order_relaxed) > 0; }
+
   Counters counters() const;
 
  private:
@@ -97,6 +101,7 @@ class LiveFeed {
   uint64_t next_id_ = 1;                                 // guarded by mu_
   Counters counters_;                                    // guarded by mu_ (frames: atomic below)
   std::atomic<uint64_t> frames_sent_{0}, dropped_auth_{0};
+  std::atomic<std::size_t> client_count_{0};  // clients_.size(), read without mu_
 };
 
 }  // namespace mutuo::dashboard

@@ -79,8 +79,10 @@ struct Recorder {
 TEST_CASE("the live feed sends the hello first, then every event, batched in JSON arrays") {
   LiveFeed feed;
   Recorder r;
+  CHECK_FALSE(feed.has_clients());  // nobody to build events for
   auto id = feed.add(r.sender(), r.closer(), nullptr, R"({"type":"hello"})");
   REQUIRE(id);
+  CHECK(feed.has_clients());
   for (int i = 0; i < 50; ++i) feed.publish(json{{"type", "n"}, {"i", i}}.dump());
   REQUIRE(r.wait_for(51, 2s));
   auto events = r.events();
@@ -91,6 +93,7 @@ TEST_CASE("the live feed sends the hello first, then every event, batched in JSO
   std::this_thread::sleep_for(20ms);
   CHECK(r.events().size() == 51);  // nothing after remove()
   CHECK(feed.counters().clients == 0);
+  CHECK_FALSE(feed.has_clients());
 }
 
 TEST_CASE("a slow client is dropped and publish() never waits for it") {

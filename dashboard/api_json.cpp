@@ -245,8 +245,9 @@ std::vector<std::string> matrix_ids(const std::vector<AgentPresence>& agents,
   return {id_set.begin(), id_set.end()};
 }
 
-void append_key(std::string* out, std::string_view key) {
-  out->push_back('"');
+// ,"key": (a member after the first).
+void append_next_key(std::string* out, std::string_view key) {
+  out->append(",\"");
   out->append(key);
   out->append("\":");
 }
@@ -282,35 +283,26 @@ std::string matrix_text(const std::vector<AgentPresence>& agents,
     const store::StoredResult& e = *entries[i];
     const ProbeResult& r = e.result;
     if (i > 0) out.push_back(',');
-    out.push_back('{');
-    append_key(&out, "age_ms");
+    out.append("{\"age_ms\":");
     append_integer(&out, std::max<int64_t>(0, now_ms - r.ts_ms));
     if (!r.error.empty()) {
-      out.push_back(',');
-      append_key(&out, "error");
+      append_next_key(&out, "error");
       append_string(&out, r.error);
     }
-    out.push_back(',');
-    append_key(&out, "jitter_ms");
+    append_next_key(&out, "jitter_ms");
     append_optional(&out, r.jitter_ms);
-    out.push_back(',');
-    append_key(&out, "loss");
+    append_next_key(&out, "loss");
     append_optional(&out, r.loss());
-    out.push_back(',');
-    append_key(&out, "observer");
+    append_next_key(&out, "observer");
     append_string(&out, e.series.observer);
-    out.push_back(',');
-    append_key(&out, "p50_ms");
+    append_next_key(&out, "p50_ms");
     const std::size_t at = static_cast<std::size_t>(&e - latest.data());
     append_optional(&out, p50 != nullptr && at < p50->size() ? (*p50)[at] : std::nullopt);
-    out.push_back(',');
-    append_key(&out, "probe");
+    append_next_key(&out, "probe");
     append_string(&out, r.probe);
-    out.push_back(',');
-    append_key(&out, "recv");
+    append_next_key(&out, "recv");
     append_optional(&out, r.recv);
-    out.push_back(',');
-    append_key(&out, "rtt_ms");
+    append_next_key(&out, "rtt_ms");
     if (r.rtt_ms) {
       out.append("{\"avg\":");
       append_number(&out, r.rtt_ms->avg);
@@ -322,14 +314,11 @@ std::string matrix_text(const std::vector<AgentPresence>& agents,
     } else {
       out.append("null");
     }
-    out.push_back(',');
-    append_key(&out, "sent");
+    append_next_key(&out, "sent");
     append_optional(&out, r.sent);
-    out.push_back(',');
-    append_key(&out, "target");
+    append_next_key(&out, "target");
     append_string(&out, e.series.target);
-    out.push_back(',');
-    append_key(&out, "ts");
+    append_next_key(&out, "ts");
     append_integer(&out, r.ts_ms);
     out.push_back('}');
   }

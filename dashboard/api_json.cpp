@@ -252,6 +252,23 @@ void append_next_key(std::string* out, std::string_view key) {
   out->append("\":");
 }
 
+// The minute median of entry `e` of `latest`, from `p50` (parallel to it).
+std::optional<double> p50_of(const std::vector<std::optional<double>>* p50,
+                             const std::vector<store::StoredResult>& latest,
+                             const store::StoredResult& e) {
+  const std::size_t at = static_cast<std::size_t>(&e - latest.data());
+  return p50 != nullptr && at < p50->size() ? (*p50)[at] : std::nullopt;
+}
+
+// Closes the cells and the matrix: ],"now":...,"store_available":...}
+void append_matrix_end(std::string* out, int64_t now_ms, bool store_available) {
+  out->append("],\"now\":");
+  append_integer(out, now_ms);
+  out->append(",\"store_available\":");
+  out->append(store_available ? "true" : "false");
+  out->push_back('}');
+}
+
 }  // namespace
 
 std::string matrix_text(const std::vector<AgentPresence>& agents,
@@ -296,8 +313,7 @@ std::string matrix_text(const std::vector<AgentPresence>& agents,
     append_next_key(&out, "observer");
     append_string(&out, e.series.observer);
     append_next_key(&out, "p50_ms");
-    const std::size_t at = static_cast<std::size_t>(&e - latest.data());
-    append_optional(&out, p50 != nullptr && at < p50->size() ? (*p50)[at] : std::nullopt);
+    append_optional(&out, p50_of(p50, latest, e));
     append_next_key(&out, "probe");
     append_string(&out, r.probe);
     append_next_key(&out, "recv");
@@ -322,11 +338,7 @@ std::string matrix_text(const std::vector<AgentPresence>& agents,
     append_integer(&out, r.ts_ms);
     out.push_back('}');
   }
-  out.append("],\"now\":");
-  append_integer(&out, now_ms);
-  out.append(",\"store_available\":");
-  out.append(store_available ? "true" : "false");
-  out.push_back('}');
+  append_matrix_end(&out, now_ms, store_available);
   return out;
 }
 
@@ -385,15 +397,10 @@ std::string matrix_compact_text(const std::vector<AgentPresence>& agents,
       append_string(&out, r.error);
     }
     out.push_back(',');
-    std::size_t at = static_cast<std::size_t>(&e - latest.data());
-    append_optional(&out, p50 != nullptr && at < p50->size() ? (*p50)[at] : std::nullopt);
+    append_optional(&out, p50_of(p50, latest, e));
     out.push_back(']');
   }
-  out.append("],\"now\":");
-  append_integer(&out, now_ms);
-  out.append(",\"store_available\":");
-  out.append(store_available ? "true" : "false");
-  out.push_back('}');
+  append_matrix_end(&out, now_ms, store_available);
   return out;
 }
 

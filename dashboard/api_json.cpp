@@ -260,6 +260,15 @@ std::optional<double> p50_of(const std::vector<std::optional<double>>* p50,
   return p50 != nullptr && at < p50->size() ? (*p50)[at] : std::nullopt;
 }
 
+// Opens the matrix with its agents: {"agents":[ids]
+void append_matrix_agents(std::string* out, const std::vector<std::string>& ids) {
+  out->append("{\"agents\":[");
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    append_string(out, ids[i]);
+  }
+}
+
 // Closes the cells and the matrix: ],"now":...,"store_available":...}
 void append_matrix_end(std::string* out, int64_t now_ms, bool store_available) {
   out->append("],\"now\":");
@@ -285,16 +294,12 @@ std::string matrix_text(const std::vector<AgentPresence>& agents,
   });
 
   // Written by hand, not through a nlohmann::json tree: a tree of a 200-agent
-  // matrix is about a million small allocations, built every second or two,
+  // matrix is about 2.8 million small allocations, built every second or two,
   // which fragmented the dashboard's heap (docs/hardening.md, "Soak run").
   // Keys in nlohmann's order (sorted), so the cells read like cell_json's.
   std::string out;
   out.reserve(128 + ids.size() * 16 + entries.size() * 256);
-  out.append("{\"agents\":[");
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    append_string(&out, ids[i]);
-  }
+  append_matrix_agents(&out, ids);
   out.append("],\"cells\":[");
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const store::StoredResult& e = *entries[i];
@@ -354,11 +359,7 @@ std::string matrix_compact_text(const std::vector<AgentPresence>& agents,
   // second under load, and this is several times faster.
   std::string out;
   out.reserve(128 + ids.size() * 16 + latest.size() * 64);
-  out.append("{\"agents\":[");
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    append_string(&out, ids[i]);
-  }
+  append_matrix_agents(&out, ids);
   out.append(
       "],\"fields\":[\"observer\",\"target\",\"ts\",\"sent\",\"recv\",\"min\",\"avg\",\"max\","
       "\"jitter_ms\",\"error\",\"p50\"],\"cells\":[");

@@ -2,8 +2,8 @@
 // history (receiver/health/alert_history.h), a RocksDB it opens as a secondary
 // instance, as StoreView does for the results store. The receiver may create the
 // history after the dashboard starts, so it is opened lazily on first use and
-// retried at most once per `open_retry`; it catches up with the primary at most
-// once per `catch_up_interval`, so a burst of requests costs one catch-up.
+// retried at most once per `open_retry`; a thread of its own catches up with the
+// primary every `catch_up_interval` while it is in use (SecondaryOpener).
 //
 // Threading: every method may be called from any thread.
 #pragma once

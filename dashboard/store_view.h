@@ -1,9 +1,9 @@
 // StoreView: the dashboard's window on the receiver's RocksDB, opened as a
 // secondary instance. The receiver may create its store after the dashboard
 // starts, so the store is opened lazily on first use and retried at most once per
-// `open_retry`; until it opens, the view is empty rather than an error. It catches
-// up with the primary at most once per `catch_up_interval`, so a burst of HTTP
-// requests costs one catch-up.
+// `open_retry`; until it opens, the view is empty rather than an error. A thread
+// of its own catches up with the primary every `catch_up_interval` while the view
+// is in use, so a request waits for one only after an idle minute (SecondaryOpener).
 //
 // Threading: every method may be called from any thread.
 #pragma once

@@ -6,3 +6,4 @@ mutuo_unit_test(dashboard_tokens_test LABELS "dashboard;security" LIBS mutuo_das
 mutuo_unit_test(dashboard_live_test LABELS "dashboard" LIBS mutuo_dashboard_core)
 mutuo_unit_test(dashboard_routes_test LABELS "dashboard;security" LIBS mutuo_dashboard_core)
 mutuo_unit_test(dashboard_matrix_test LABELS "dashboard" LIBS mutuo_dashboard_core mutuo_receiver_core)
+mutuo_unit_test(dashboard_secondary_opener_test LABELS "dashboard" LIBS mutuo_dashboard_core)

@@ -151,3 +151,28 @@ TEST_CASE("minute medians: the p50 of each pair's minute rollup from the receive
   // The minute has settled: asked again, the same value (kept, not read again).
   CHECK(view.minute_medians(cells, now + 60000)[0] == p50[0]);
 }
+
+TEST_CASE("store view: what the receiver writes later shows up without a request catching up") {
+  TempDir dir;
+  auto writer = mutuo::receiver::StoreWriter::open((dir.path / "store").string(), {});
+  REQUIRE(writer);
+  const int64_t ts = mutuo::now_ms() - 1000;
+  mutuo::receiver::IncomingBatch first{"a", 1, {udp("b", ts, 1.5)}};
+  REQUIRE((*writer)->write_batches({&first}));
+
+  mutuo::dashboard::StoreView view((dir.path / "store").string(), (dir.path / "secondary").string(),
+                                   nullptr, std::chrono::seconds(1), std::chrono::milliseconds(50));
+  auto snapshot = view.latest();
+  REQUIRE(snapshot.available);
+  CHECK(snapshot.latest.size() == 1);
+
+  // The primary stays open: the view's own thread replays its WAL, latest() reads.
+  mutuo::receiver::IncomingBatch second{"a", 2, {udp("c", ts, 2.5)}};
+  REQUIRE((*writer)->write_batches({&second}));
+  bool seen = false;
+  for (int i = 0; i < 500 && !seen; ++i) {
+    seen = view.latest().latest.size() == 2;
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(seen);
+}

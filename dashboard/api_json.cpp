@@ -260,13 +260,14 @@ std::optional<double> p50_of(const std::vector<std::optional<double>>* p50,
   return p50 != nullptr && at < p50->size() ? (*p50)[at] : std::nullopt;
 }
 
-// Opens the matrix with its agents: {"agents":[ids]
+// Opens the matrix with its agents: {"agents":[ids],
 void append_matrix_agents(std::string* out, const std::vector<std::string>& ids) {
   out->append("{\"agents\":[");
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (i > 0) out->push_back(',');
     append_string(out, ids[i]);
   }
+  out->append("],");
 }
 
 // Closes the cells and the matrix: ],"now":...,"store_available":...}
@@ -300,7 +301,7 @@ std::string matrix_text(const std::vector<AgentPresence>& agents,
   std::string out;
   out.reserve(128 + ids.size() * 16 + entries.size() * 256);
   append_matrix_agents(&out, ids);
-  out.append("],\"cells\":[");
+  out.append("\"cells\":[");
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const store::StoredResult& e = *entries[i];
     const ProbeResult& r = e.result;
@@ -361,7 +362,7 @@ std::string matrix_compact_text(const std::vector<AgentPresence>& agents,
   out.reserve(128 + ids.size() * 16 + latest.size() * 64);
   append_matrix_agents(&out, ids);
   out.append(
-      "],\"fields\":[\"observer\",\"target\",\"ts\",\"sent\",\"recv\",\"min\",\"avg\",\"max\","
+      "\"fields\":[\"observer\",\"target\",\"ts\",\"sent\",\"recv\",\"min\",\"avg\",\"max\","
       "\"jitter_ms\",\"error\",\"p50\"],\"cells\":[");
   bool first = true;
   for (const auto& e : latest) {

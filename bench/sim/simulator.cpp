@@ -99,6 +99,9 @@ bool Simulator::start_monitor() {
   }
   mosquitto_subscribe_v5(monitor_, nullptr, topics::kAllAssign, 1, 0, nullptr);
   mosquitto_subscribe_v5(monitor_, nullptr, topics::kAllPeers, 1, 0, nullptr);
+  // Watched for writes until the CONNECT and SUBSCRIBEs are out; the state
+  // must say so, or EPOLLOUT stays armed and poll() spins on a writable socket.
+  monitor_want_write_ = true;
   watch(monitor_, reinterpret_cast<void*>(kMonitorTag), true);
   return true;
 }

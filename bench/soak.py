@@ -19,7 +19,11 @@ the publishers were due to publish by then (seconds of load; this includes the
 publishers' own pacing and reconnects, so it is an upper bound). At the end it prints the
 samples and a summary: RSS after warm-up (the first --warmup-min minutes) and at
 the end per component, its growth and slope (MiB per hour, least squares over
-the post-warm-up samples), fds, lag. The goal is flat memory after warm-up.
+the post-warm-up samples), fds, lag; for the dashboard, whose RSS is a sawtooth
+with the receiver's flush cycle, also the floor of each 5 minutes beyond its
+block cache, and every --smaps-every-min its anonymous memory by kind of
+mapping (heap, malloc arenas, thread stacks, large mapped chunks). The goal is
+flat memory after warm-up.
 Never asserts; exits 1 only when the system could not be started or a
 component died.
 
@@ -52,6 +56,51 @@ def rss_mib(pid, field="VmRSS"):
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+# glibc's per-thread malloc arenas are reserved 64 MiB apart, aligned to 64 MiB.
+ARENA_ALIGN = 64 << 20
+
+
+def anon_by_kind(pid):
+    """Anonymous resident memory in MiB by kind of mapping, from
+    /proc/PID/smaps: the main heap (brk), malloc's thread arenas, thread stacks
+    (8 MiB mappings), other anonymous mappings (malloc's chunks of 128 KiB and
+    more, mmap by libraries), and copy-on-write pages of mapped files."""
+    kinds = {"heap": 0, "arenas": 0, "stacks": 0, "mapped_chunks": 0, "file_cow": 0}
+    kind = None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
+            if m:
+                start, size, name = int(m[1], 16), int(m[2], 16) - int(m[1], 16), m[4].strip()
+                if name == "[heap]":
+                    kind = "heap"
+                elif name.startswith("/"):
+                    kind = "file_cow"
+                elif name:
+                    kind = None  # [stack] of the main thread, [vdso] and such
+                elif start % ARENA_ALIGN == 0:
+                    kind = "arenas"
+                elif (8 << 20) - (64 << 10) <= size <= (8 << 20):
+                    kind = "stacks"
+                else:
+                    kind = "mapped_chunks"
+            elif kind and line.startswith("Anonymous:"):
+                kinds[kind] += int(line.split()[1]) / 1024
+    return kinds
+
+
+def window_floors(samples, value, window_s=300):
+    """The lowest value in each window_s window: [(window start s, floor)].
+    The dashboard's RSS is a sawtooth with the receiver's flush cycle (its
+    secondary replays the write-ahead log into memtables, then drops them),
+    so single samples mislead; the floors do not."""
+    floors = {}
+    for x in samples:
+        k = int(x["t"] // window_s)
+        floors[k] = min(floors.get(k, float("inf")), value(x))
+    return [(k * window_s, v) for k, v in sorted(floors.items())]
 
 
 def fds(pid):
@@ -99,6 +148,9 @@ def main():
                     help="extra dashboard options, e.g. '--cache-mb 1' (a block cache full from the start)")
     ap.add_argument("--dashboard-env", action="append", default=[], metavar="NAME=VALUE",
                     help="an environment variable for the dashboard alone, e.g. MALLOC_ARENA_MAX=1 (repeatable)")
+    ap.add_argument("--smaps-every-min", type=float, default=5,
+                    help="the dashboard's anonymous memory by kind of mapping (/proc/PID/smaps) "
+                         "this often (0: never)")
     args = ap.parse_args()
     dashboard_env = {}
     for item in args.dashboard_env:
@@ -143,6 +195,7 @@ def main():
             admin = s.dashboard_client()
             t0 = time.monotonic()
             samples = []
+            smaps_at = []
             prev = None
             log(f"soak: {args.agents} agents, {rate:.0f} results/s for {args.minutes:g} min, "
                 f"warm-up {warmup_s / 60:g} min, a sample every {args.sample_s:g} s")
@@ -188,6 +241,9 @@ def main():
                           "rss": {c: rss_mib(s.procs[c].pid) for c in components},
                           "rss_anon": {c: rss_mib(s.procs[c].pid, "RssAnon") for c in components},
                           "fds": {c: fds(s.procs[c].pid) for c in components}}
+                if args.smaps_every_min > 0 and (not smaps_at or t - smaps_at[-1] >= 60 * args.smaps_every_min - 1):
+                    smaps_at.append(t)
+                    sample["dashboard_anon_mib"] = anon_by_kind(s.procs["dashboard"].pid)
                 samples.append(sample)
                 print(f"{t:5.0f} " + "".join(f"{sample['rss'][c]:10.1f}" for c in components) +
                       f"  {memtab:6.1f}   {sample['fds']['receiver']:5d}/{sample['fds']['mosquitto']:4d}/"
@@ -247,6 +303,18 @@ def main():
         print(f"dashboard RSS growth beyond its block cache: {beyond:+.1f} MiB ({beyond_slope:+.1f} MiB/h)")
         summary["dashboard_growth_beyond_cache_mib"] = beyond
         summary["dashboard_slope_beyond_cache_mib_per_h"] = beyond_slope
+        floors = window_floors(after, lambda x: x["rss"]["dashboard"] - x["dashboard_store_mib"]["block_cache"])
+        floor_slope = slope_per_hour(floors)
+        print("dashboard RSS floor beyond its block cache, lowest sample of each 5 minutes (MiB): " +
+              ", ".join(f"{v:.1f}" for _, v in floors) + f" ({floor_slope:+.1f} MiB/h)")
+        summary["dashboard_floors_beyond_cache_mib"] = floors
+        summary["dashboard_floor_slope_mib_per_h"] = floor_slope
+        anon = [x for x in samples if "dashboard_anon_mib" in x]
+        if anon:
+            print("dashboard anonymous memory by mapping (MiB) at minutes " +
+                  " ".join(f"{x['t'] / 60:.0f}" for x in anon))
+            for kind in anon[0]["dashboard_anon_mib"]:
+                print(f"  {kind:<14}" + " ".join(f"{x['dashboard_anon_mib'][kind]:5.1f}" for x in anon))
         dm0, dm1 = ({state: sum(x["dashboard_malloc_mib"][state] for x in xs) / len(xs)
                      for state in ("in_use", "free")} for xs in (first, last))
         print("dashboard heap (malloc: in use / freed and kept): " +

@@ -37,6 +37,9 @@ class AlertHistoryView {
   // it is not open.
   store::ReaderMemory memory();
 
+  // Catch-ups with the receiver so far, and the time they took.
+  SecondaryOpener<health::AlertHistoryReader>::CatchUps catch_ups() { return opener_.catch_ups(); }
+
  private:
   SecondaryOpener<health::AlertHistoryReader> opener_;
 };

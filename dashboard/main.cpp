@@ -334,6 +334,17 @@ int main(int argc, char** argv) {
            "Sealed memtables the store readers hold, replayed from the receiver's log");
     out += sample("mutuo_dashboard_store_immutable_memtables", {},
                   static_cast<double>(mem.immutable_memtables));
+    family("mutuo_dashboard_store_catch_ups_total", "counter",
+           "Catch-ups with the receiver's writes (its write-ahead log replayed), by database");
+    family("mutuo_dashboard_store_catch_up_seconds_total", "counter",
+           "Time spent catching up with the receiver's writes, by database");
+    auto catch_ups = [&out](const char* db, auto stats) {
+      out += sample("mutuo_dashboard_store_catch_ups_total", {{"db", db}},
+                    static_cast<double>(stats.count));
+      out += sample("mutuo_dashboard_store_catch_up_seconds_total", {{"db", db}}, stats.seconds);
+    };
+    if (store) catch_ups("store", store->catch_ups());
+    if (alert_history) catch_ups("alert_history", alert_history->catch_ups());
     mutuo::MallocStats heap = mutuo::malloc_stats();
     family("mutuo_dashboard_malloc_bytes", "gauge",
            "Heap memory: in use by the dashboard, or freed and kept by malloc");

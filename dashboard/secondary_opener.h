@@ -99,8 +99,13 @@ class SecondaryOpener {
     return reader ? reader->memory() : decltype(reader->memory()){};
   }
 
-  // Catch-ups done so far, by the thread and by fresh() after an idle spell.
-  uint64_t catch_ups() {
+  // Catch-ups done so far (by the thread, and by fresh() after an idle spell)
+  // and the time they took: the cost of following the receiver.
+  struct CatchUps {
+    uint64_t count = 0;
+    double seconds = 0;
+  };
+  CatchUps catch_ups() {
     std::lock_guard lock(catch_up_mu_);
     return catch_ups_;
   }
@@ -130,12 +135,14 @@ class SecondaryOpener {
   // One catch-up at a time, whoever asks (the thread or fresh()).
   void catch_up(Reader& reader) {
     std::lock_guard lock(catch_up_mu_);
+    const auto start = Clock::now();
     if constexpr (std::is_void_v<decltype(reader.catch_up())>) {
       reader.catch_up();
     } else if (auto caught = reader.catch_up(); !caught) {
       spdlog::debug("{} catch-up: {}", what_, caught.error());
     }
-    ++catch_ups_;
+    ++catch_ups_.count;
+    catch_ups_.seconds += std::chrono::duration<double>(Clock::now() - start).count();
   }
 
   // The thread: every catch_up_interval, a catch-up while the reader is in use;
@@ -174,7 +181,7 @@ class SecondaryOpener {
   bool open_failure_logged_ = false;       // guarded by mu_
 
   std::mutex catch_up_mu_;
-  uint64_t catch_ups_ = 0;  // guarded by catch_up_mu_
+  CatchUps catch_ups_;  // guarded by catch_up_mu_
 
   std::jthread catcher_;  // last: stopped and joined before the members it uses go
 };

@@ -61,6 +61,9 @@ class StoreView {
   // it is not open.
   store::ReaderMemory memory();
 
+  // Catch-ups with the receiver so far, and the time they took.
+  SecondaryOpener<store::StoreReader>::CatchUps catch_ups() { return opener_.catch_ups(); }
+
  private:
   SecondaryOpener<store::StoreReader> opener_;
 

@@ -117,6 +117,16 @@ def main():
         # The agent rewrites its file every 10 s.
         agent_texts = wait_until("both agents' metrics files with results", agent_files_ready, 40, 1)
 
+        # A reader of the matrix keeps the dashboard's store view in use, so
+        # its own thread follows the receiver's writes.
+        viewer = sysm.dashboard_client()
+
+        def store_followed():
+            viewer.get("/api/matrix?probe=udp")
+            s = samples(scrape(ports["dashboard"]))
+            return s if value(s, "mutuo_dashboard_store_catch_ups_total", db="store") > 0 else None
+        wait_until("the dashboard catching up with the receiver's store", store_followed, 20, 0.5)
+
         texts = {n: scrape(p) for n, p in ports.items()}
         texts.update({f"agent {a} file": t for a, t in agent_texts.items()})
         texts.update({f"agent {a} /metrics": scrape(p) for a, p in agent_ports.items()})
@@ -147,6 +157,9 @@ def main():
         assert 0 <= value(d, "mutuo_dashboard_store_memory_bytes", part="block_cache") <= 16 << 20
         assert value(d, "mutuo_dashboard_store_memory_bytes", part="memtables") >= 0
         assert value(d, "mutuo_dashboard_store_memory_bytes", part="table_readers") >= 0
+        assert value(d, "mutuo_dashboard_store_catch_ups_total", db="store") > 0
+        assert value(d, "mutuo_dashboard_store_catch_up_seconds_total", db="store") >= 0
+        assert value(d, "mutuo_dashboard_store_catch_ups_total", db="alert_history") >= 0
 
         for a in agents:
             http = samples(texts[f"agent {a} /metrics"])

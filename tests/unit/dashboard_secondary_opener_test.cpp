@@ -81,8 +81,12 @@ TEST_CASE("secondary opener: opened on first use, then caught up off the caller'
       REQUIRE(opener.fresh() != nullptr);
       std::this_thread::sleep_for(5ms);
     }
+    const auto stats = opener.catch_ups();
     std::lock_guard lock(log.mu);
     CHECK(log.opens == 1);
+    CHECK(stats.count >= 3);
+    CHECK(stats.count <= log.catch_ups.size());  // more may have come since
+    CHECK(stats.seconds >= 0);
     std::set<std::thread::id> who(log.catch_ups.begin(), log.catch_ups.end());
     CHECK(who.size() == 1);
     CHECK(who.count(std::this_thread::get_id()) == 0);

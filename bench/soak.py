@@ -234,10 +234,13 @@ def main():
                               for part in DASH_STORE_PARTS}
                 dash_malloc = {state: dm.get(f'mutuo_dashboard_malloc_bytes{{state="{state}"}}', 0) / 2**20
                                for state in ("in_use", "free")}
+                catch_up = (dm.get('mutuo_dashboard_store_catch_ups_total{db="store"}', 0),
+                            dm.get('mutuo_dashboard_store_catch_up_seconds_total{db="store"}', 0))
                 queued = int(m.get("mutuo_receiver_queue_results", 0))
                 memtab = sum(v for k, v in m.items() if k.startswith("mutuo_store_memtable_bytes")) / 2**20
                 sample = {"t": t, "stored": stored, "lag_s": lag, "confirm_ms": confirm_ms, "queued": queued, "memtable_mib": memtab,
                           "dashboard_store_mib": dash_store, "dashboard_malloc_mib": dash_malloc,
+                          "dashboard_catch_ups": catch_up,
                           "rss": {c: rss_mib(s.procs[c].pid) for c in components},
                           "rss_anon": {c: rss_mib(s.procs[c].pid, "RssAnon") for c in components},
                           "fds": {c: fds(s.procs[c].pid) for c in components}}
@@ -315,6 +318,12 @@ def main():
                   " ".join(f"{x['t'] / 60:.0f}" for x in anon))
             for kind in anon[0]["dashboard_anon_mib"]:
                 print(f"  {kind:<14}" + " ".join(f"{x['dashboard_anon_mib'][kind]:5.1f}" for x in anon))
+        (n0, s0), (n1, s1) = after[0]["dashboard_catch_ups"], samples[-1]["dashboard_catch_ups"]
+        if n1 > n0:
+            span = samples[-1]["t"] - after[0]["t"]
+            print(f"dashboard catch-ups with the receiver's store: {(n1 - n0) / span:.2f}/s, "
+                  f"{(s1 - s0) / (n1 - n0) * 1000:.2f} ms each on average")
+            summary["dashboard_catch_up_ms_mean"] = (s1 - s0) / (n1 - n0) * 1000
         dm0, dm1 = ({state: sum(x["dashboard_malloc_mib"][state] for x in xs) / len(xs)
                      for state in ("in_use", "free")} for xs in (first, last))
         print("dashboard heap (malloc: in use / freed and kept): " +

@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 
-from harness import free_port, wait_until
+from harness import free_port, log, wait_until
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -130,28 +130,53 @@ def closed_port():
     return free_port()
 
 
+def free_udp_tcp_port():
+    """A port on 127.0.0.1 free for both UDP and TCP (dnsmasq listens on both),
+    checked by binding both; None if 50 tries found none."""
+    for _ in range(50):
+        port = free_port(socket.SOCK_DGRAM)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            try:
+                t.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    return None
+
+
 def start_dnsmasq(system, records):
     """dnsmasq on 127.0.0.1:<port> answering `records` ({name: ipv4}, or {name:
     [address, ...]} for one record per address, A or AAAA) and NXDOMAIN for
-    anything else under mutuo.test. Returns the port."""
-    port = free_port(socket.SOCK_DGRAM)
-    argv = ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
-            "--listen-address=127.0.0.1", "--bind-interfaces", f"--port={port}",
-            "--local=/mutuo.test/", "--log-facility=-", "--pid-file="]
-    if os.geteuid() == 0:
-        argv.append("--user=root")
-    for name, ip in records.items():
-        if isinstance(ip, list):
-            argv.extend(f"--host-record={name},{a}" for a in ip)
-        else:
-            argv.append(f"--address=/{name}/{ip}")
-    system.spawn("dnsmasq", argv)
+    anything else under mutuo.test. Returns the port. A port taken between
+    the check and dnsmasq's bind (a busy machine's ephemeral ports) costs a
+    retry on another, at most 5 tries."""
+    q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04ping\x05mutuo\x04test\x00\x00\x01\x00\x01"
+    for attempt in range(1, 6):
+        port = free_udp_tcp_port()
+        assert port, "no port free for both UDP and TCP on 127.0.0.1"
+        argv = ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+                "--listen-address=127.0.0.1", "--bind-interfaces", f"--port={port}",
+                "--local=/mutuo.test/", "--log-facility=-", "--pid-file="]
+        if os.geteuid() == 0:
+            argv.append("--user=root")
+        for name, ip in records.items():
+            if isinstance(ip, list):
+                argv.extend(f"--host-record={name},{a}" for a in ip)
+            else:
+                argv.append(f"--address=/{name}/{ip}")
+        proc = system.spawn("dnsmasq", argv)
 
-    def answers():
-        q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04ping\x05mutuo\x04test\x00\x00\x01\x00\x01"
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(0.3)
-            s.sendto(q, ("127.0.0.1", port))
-            return s.recvfrom(512)[0][:2] == b"\x12\x34"
-    wait_until("dnsmasq answering", answers, 10)
-    return port
+        def answers():
+            if proc.poll() is not None:
+                return "exited"
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(0.3)
+                s.sendto(q, ("127.0.0.1", port))
+                try:
+                    return s.recvfrom(512)[0][:2] == b"\x12\x34"
+                except socket.timeout:
+                    return False
+        if wait_until("dnsmasq answering or exiting", answers, 10) is True:
+            return port
+        log(f"dnsmasq exited at start (try {attempt} of 5, port {port}); trying another port")
+    raise AssertionError("dnsmasq could not start on 5 ports (see dnsmasq.log)")

@@ -96,11 +96,15 @@ def window_floors(samples, value, window_s=300):
     The dashboard's RSS is a sawtooth with the receiver's flush cycle (its
     secondary replays the write-ahead log into memtables, then drops them),
     so single samples mislead; the floors do not."""
-    floors = {}
+    floors, counts = {}, {}
     for x in samples:
         k = int(x["t"] // window_s)
         floors[k] = min(floors.get(k, float("inf")), value(x))
-    return [(k * window_s, v) for k, v in sorted(floors.items())]
+        counts[k] = counts.get(k, 0) + 1
+    # A window with under half the samples of the fullest (the last one, cut
+    # short) has no floor to speak of.
+    full = max(counts.values(), default=0)
+    return [(k * window_s, v) for k, v in sorted(floors.items()) if counts[k] * 2 >= full]
 
 
 def fds(pid):

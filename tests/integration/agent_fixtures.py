@@ -151,20 +151,20 @@ def start_dnsmasq(system, records):
     the check and dnsmasq's bind (a busy machine's ephemeral ports) costs a
     retry on another, at most 5 tries."""
     q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04ping\x05mutuo\x04test\x00\x00\x01\x00\x01"
+    argv = ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+            "--listen-address=127.0.0.1", "--bind-interfaces",
+            "--local=/mutuo.test/", "--log-facility=-", "--pid-file="]
+    if os.geteuid() == 0:
+        argv.append("--user=root")
+    for name, ip in records.items():
+        if isinstance(ip, list):
+            argv.extend(f"--host-record={name},{a}" for a in ip)
+        else:
+            argv.append(f"--address=/{name}/{ip}")
     for attempt in range(1, 6):
         port = free_udp_tcp_port()
         assert port, "no port free for both UDP and TCP on 127.0.0.1"
-        argv = ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
-                "--listen-address=127.0.0.1", "--bind-interfaces", f"--port={port}",
-                "--local=/mutuo.test/", "--log-facility=-", "--pid-file="]
-        if os.geteuid() == 0:
-            argv.append("--user=root")
-        for name, ip in records.items():
-            if isinstance(ip, list):
-                argv.extend(f"--host-record={name},{a}" for a in ip)
-            else:
-                argv.append(f"--address=/{name}/{ip}")
-        proc = system.spawn("dnsmasq", argv)
+        proc = system.spawn("dnsmasq", argv + [f"--port={port}"])
 
         def answers():
             if proc.poll() is not None:

@@ -13,13 +13,17 @@ namespace {
 
 class ForwardingLogger : public rocksdb::Logger {
  public:
-  explicit ForwardingLogger(std::string prefix)
-      : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), prefix_(std::move(prefix)) {}
+  ForwardingLogger(std::string prefix, rocksdb::InfoLogLevel level)
+      : rocksdb::Logger(level), prefix_(std::move(prefix)) {}
   using rocksdb::Logger::Logv;
   void Logv(const char* format, va_list ap) override {
     char line[1024];
     std::vsnprintf(line, sizeof line, format, ap);
-    spdlog::warn("{}: {}", prefix_, line);
+    if (GetInfoLogLevel() >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
+      spdlog::error("{}: {}", prefix_, line);
+    } else {
+      spdlog::warn("{}: {}", prefix_, line);
+    }
   }
 
  private:
@@ -29,7 +33,11 @@ class ForwardingLogger : public rocksdb::Logger {
 }  // namespace
 
 std::shared_ptr<rocksdb::Logger> forwarding_logger(std::string prefix) {
-  return std::make_shared<ForwardingLogger>(std::move(prefix));
+  return std::make_shared<ForwardingLogger>(std::move(prefix), rocksdb::InfoLogLevel::WARN_LEVEL);
+}
+
+std::shared_ptr<rocksdb::Logger> secondary_logger(std::string prefix) {
+  return std::make_shared<ForwardingLogger>(std::move(prefix), rocksdb::InfoLogLevel::ERROR_LEVEL);
 }
 
 std::optional<std::string> disk_full(const std::string& dir, uint64_t min_free) {

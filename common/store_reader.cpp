@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "common/store_disk.h"
 #include "common/store_encoding.h"
 #include "common/store_families.h"
 #include "common/store_rollup.h"
@@ -47,7 +48,8 @@ Result<std::unique_ptr<StoreReader>> StoreReader::open(
   std::error_code ec;
   std::filesystem::create_directories(secondary_dir, ec);
   rocksdb::Options options;
-  options.max_open_files = -1;  // required for secondary instances
+  options.max_open_files = -1;                                   // required for secondary instances
+  options.info_log = secondary_logger("store reader: rocksdb");  // no LOG file of its own
   std::unique_ptr<StoreReader> reader(new StoreReader());
   rocksdb::DB* db = nullptr;
   FamilyConfig families;

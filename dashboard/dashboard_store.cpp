@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/store_disk.h"
+
 namespace mutuo::dashboard {
 
 using nlohmann::json;
@@ -102,7 +104,9 @@ Result<std::unique_ptr<DashboardStore>> DashboardStore::open(const std::string& 
   options.create_if_missing = true;
   options.compression = rocksdb::kNoCompression;
   options.max_open_files = 64;
-  options.keep_log_file_num = 3;
+  // Warnings and errors into the dashboard's own log; no LOG file, whose
+  // stats dumps grew without bound and which aborts the process on a full disk.
+  options.info_log = store::forwarding_logger("dashboard store: rocksdb");
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
   if (!s.ok()) return Error{"cannot open dashboard store " + dir + ": " + s.ToString()};

@@ -227,6 +227,7 @@ Result<std::unique_ptr<AlertHistoryReader>> AlertHistoryReader::open(
   if (ec) return Error{"alert history: cannot create " + secondary_dir + ": " + ec.message()};
   rocksdb::Options options;
   options.max_open_files = -1;  // required for secondary instances
+  options.info_log = store::secondary_logger("alert history reader: rocksdb");  // no LOG file
   rocksdb::BlockBasedTableOptions table;
   table.block_cache =
       block_cache ? std::move(block_cache) : rocksdb::NewLRUCache(store::kDefaultBlockCacheBytes);

@@ -75,6 +75,10 @@ struct TokenFixture {
 
 }  // namespace
 
+TEST_CASE_FIXTURE(TokenFixture, "the dashboard's store logs through the dashboard, no LOG file") {
+  CHECK(mutuo::test::info_log_files(dir.path / "data").empty());
+}
+
 TEST_CASE("sha256_hex matches the known digest of 'abc'") {
   CHECK(mutuo::dashboard::sha256_hex("abc") ==
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

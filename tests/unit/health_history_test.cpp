@@ -122,6 +122,7 @@ TEST_CASE("a secondary reader sees what the receiver wrote after catching up") {
   auto all = r.value()->query({"peer/a"});
   REQUIRE(all.size() == 2);
   CHECK(all[0].kind == "recovery");
+  CHECK(mutuo::test::info_log_files(dir.file("secondary")).empty());  // logs through ours
 }
 
 TEST_CASE("the health service records changes and notices, sent or silenced") {

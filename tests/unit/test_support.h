@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace mutuo::test {
 
@@ -31,6 +32,17 @@ struct TempDir {
 
   std::filesystem::path path;
 };
+
+// Names of RocksDB info-log files (LOG, LOG.old.*) in `dir`.
+inline std::vector<std::string> info_log_files(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("LOG", 0) == 0) names.push_back(name);
+  }
+  return names;
+}
 
 // Whether `needle` occurs in `haystack` (a decoder's reason, say).
 inline bool contains(std::string_view haystack, std::string_view needle) {

@@ -111,6 +111,27 @@ def fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def dashboard_files_mib(system_dir):
+    """The dashboard's files on disk: its store readers' directories (the
+    secondaries', next to the stores they read) and its data directory. They
+    should stay flat; the receiver's store grows with the results."""
+    total = 0
+    store = os.path.join(system_dir, "store")  # holds the alert history and its reader's
+    candidates = [os.path.join(system_dir, n) for n in os.listdir(system_dir)]
+    candidates += [os.path.join(store, n) for n in os.listdir(store)] if os.path.isdir(store) else []
+    for path in candidates:
+        name = os.path.basename(path)
+        if not (name.endswith("-secondary") or name == "dashboard-data") or not os.path.isdir(path):
+            continue
+        for root, _, files in os.walk(path):
+            for f in files:
+                try:
+                    total += os.path.getsize(os.path.join(root, f))
+                except OSError:
+                    pass  # a file RocksDB removed in between
+    return total / 2**20
+
+
 def metrics_of(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
         text = r.read().decode()
@@ -247,7 +268,8 @@ def main():
                           "dashboard_catch_ups": catch_up,
                           "rss": {c: rss_mib(s.procs[c].pid) for c in components},
                           "rss_anon": {c: rss_mib(s.procs[c].pid, "RssAnon") for c in components},
-                          "fds": {c: fds(s.procs[c].pid) for c in components}}
+                          "fds": {c: fds(s.procs[c].pid) for c in components},
+                          "dashboard_files_mib": dashboard_files_mib(s.dir)}
                 if args.smaps_every_min > 0 and (not smaps_at or t - smaps_at[-1] >= 60 * args.smaps_every_min - 1):
                     smaps_at.append(t)
                     sample["dashboard_anon_mib"] = anon_by_kind(s.procs["dashboard"].pid)
@@ -328,6 +350,9 @@ def main():
             print(f"dashboard catch-ups with the receiver's store: {(n1 - n0) / span:.2f}/s, "
                   f"{(s1 - s0) / (n1 - n0) * 1000:.2f} ms each on average")
             summary["dashboard_catch_up_ms_mean"] = (s1 - s0) / (n1 - n0) * 1000
+        df0, df1 = after[0]["dashboard_files_mib"], samples[-1]["dashboard_files_mib"]
+        print(f"dashboard files on disk (store readers' directories, data dir): {df0:.2f} -> {df1:.2f} MiB")
+        summary["dashboard_files_mib"] = [df0, df1]
         dm0, dm1 = ({state: sum(x["dashboard_malloc_mib"][state] for x in xs) / len(xs)
                      for state in ("in_use", "free")} for xs in (first, last))
         print("dashboard heap (malloc: in use / freed and kept): " +

@@ -116,12 +116,9 @@ def dashboard_files_mib(system_dir):
     secondaries', next to the stores they read) and its data directory. They
     should stay flat; the receiver's store grows with the results."""
     total = 0
-    store = os.path.join(system_dir, "store")  # holds the alert history and its reader's
-    candidates = [os.path.join(system_dir, n) for n in os.listdir(system_dir)]
-    candidates += [os.path.join(store, n) for n in os.listdir(store)] if os.path.isdir(store) else []
-    for path in candidates:
-        name = os.path.basename(path)
-        if not (name.endswith("-secondary") or name == "dashboard-data") or not os.path.isdir(path):
+    for name in os.listdir(system_dir):
+        path = os.path.join(system_dir, name)
+        if not (".dashboard-secondary" in name or name == "dashboard-data") or not os.path.isdir(path):
             continue
         for root, _, files in os.walk(path):
             for f in files:

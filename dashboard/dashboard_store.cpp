@@ -4,6 +4,7 @@
 #include <rocksdb/options.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "common/store_disk.h"
@@ -107,6 +108,8 @@ Result<std::unique_ptr<DashboardStore>> DashboardStore::open(const std::string& 
   // Warnings and errors into the dashboard's own log; no LOG file, whose
   // stats dumps grew without bound and which aborts the process on a full disk.
   options.info_log = store::forwarding_logger("dashboard store: rocksdb");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);  // else RocksDB logs an error before creating it
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
   if (!s.ok()) return Error{"cannot open dashboard store " + dir + ": " + s.ToString()};

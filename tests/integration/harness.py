@@ -276,13 +276,15 @@ class System:
     admin_user = "admin"
     admin_password = "test-admin-" + os.urandom(9).hex()
 
-    def start_dashboard(self, extra=(), port=None, env=None):
+    def start_dashboard(self, extra=(), port=None, env=None, store=None):
+        """Starts the dashboard on the receiver's store (`store`, by default the
+        system's) and a data directory of its own."""
         self.provision("service", "dashboard")
         self.http_port = port or free_port()
         self.dashboard_data = os.path.join(self.dir, "dashboard-data")
         p = self.spawn("dashboard", [self.program("dashboard/mutuo-dashboard"), "--broker", self.broker_uri,
                                      "--token-file", self.token_file("dashboard"),
-                                     "--store", os.path.join(self.dir, "store"),
+                                     "--store", store or os.path.join(self.dir, "store"),
                                      "--data-dir", self.dashboard_data,
                                      "--admin-user", self.admin_user,
                                      "--listen", f"127.0.0.1:{self.http_port}", *extra],

@@ -19,7 +19,10 @@ Asserted, as a user would check it:
     stored twice), every series' rollups count exactly its raw results, every
     value decodes, and the receiver exits cleanly;
   - the alert history, a second RocksDB under the store and so on the same full
-    disk, keeps no RocksDB LOG file there (its log goes to the receiver's).
+    disk, keeps no RocksDB LOG file there (its log goes to the receiver's);
+  - a dashboard reading that store, its readers' directories on the same full
+    disk, keeps answering the matrix throughout, keeps no LOG file there, and
+    shows the results stored after space returned.
 
 Prints one "DRILL receiver_disk_full:" line with the measured outcome.
 """
@@ -107,6 +110,14 @@ def drill(s, mnt):
                          "--token-file", s.token_file("receiver"), "--store", store,
                          "--metrics-listen", f"127.0.0.1:{mport}", "--stats-every-s", "5"])
     wait_until("receiver connected", lambda: "connected to" in read_log(s, "receiver"), 15)
+    # A user's dashboard on the same store: its readers' directories (next to
+    # the store and the alert history) are on the small disk too. It logs every
+    # catch-up with the receiver (twice a second while read), so a file log
+    # there would fail at once when the disk fills (and RocksDB's asserts).
+    s.start_dashboard(store=store)
+    user = s.dashboard_client()
+    user.get("/api/matrix?probe=udp")  # opens the store's reader
+    user.get("/api/alerts/history")  # and the alert history's
 
     # A reader watching every confirmation the receiver publishes, with arrival times.
     acks_log = open(os.path.join(s.dir, "acks.txt"), "wb")
@@ -137,7 +148,13 @@ def drill(s, mnt):
     log(f"the receiver hit the full disk after storing {int(stored_at_hit)} results")
     time.sleep(1.0)  # confirmations of writes finished before the disk filled are on their way
     acks_mark = os.path.getsize(acks_log.name)
-    time.sleep(FULL_S)
+    matrix_reads = 0
+    for _ in range(FULL_S * 4):  # the user keeps watching the matrix
+        user.get("/api/matrix?probe=udp")
+        user.get("/api/alerts/history")
+        matrix_reads += 1
+        time.sleep(0.25)
+    assert s.procs["dashboard"].poll() is None, "the dashboard died on a full disk"
     m = scrape_metrics(mport)
     assert s.procs["receiver"].poll() is None, "the receiver died on a full disk"
     failed = int(m.get('mutuo_receiver_rejected_batches_total{reason="store_error"}', 0))
@@ -165,6 +182,18 @@ def drill(s, mnt):
 
     load.wait(timeout=120)
     totals = load_totals(s)
+    wait_until("the dashboard shows every agent's results",
+               lambda: len({c["observer"] for c in user.get("/api/matrix?probe=udp").get("cells", [])}) == AGENTS,
+               20, 0.5)
+    user.get("/api/alerts/history")
+    assert s.procs["dashboard"].poll() is None, "the dashboard exited"
+    readers = [os.path.join(mnt, "store.dashboard-secondary"), os.path.join(mnt, "store.dashboard-secondary-alert-history")]
+    for d in readers:
+        assert os.path.isdir(d), f"no reader directory {d}: {os.listdir(os.path.dirname(d))}\n" + \
+            "\n".join(line for line in read_log(s, "dashboard").splitlines() if "history" in line)
+        assert not [f for f in os.listdir(d) if f.startswith("LOG")], \
+            f"the dashboard keeps a RocksDB LOG file on the full disk: {d}"
+    s.kill("dashboard", 15)
     m = scrape_metrics(mport)
     assert s.procs["receiver"].poll() is None, "the receiver exited"
     s.kill("receiver", 15)
@@ -178,7 +207,8 @@ def drill(s, mnt):
     print(f"DRILL receiver_disk_full: results sent={RESULTS} stored={found['raw_results']} "
           f"duplicated_in_store={found['raw_extra_seq']} lost={RESULTS - found['raw_results']}; "
           f"disk full for {full_s:.1f}s after the first refused write: "
-          f"{failed} batch writes refused, 0 confirmed, receiver up; "
+          f"{failed} batch writes refused, 0 confirmed, receiver up, dashboard up "
+          f"({matrix_reads} matrix reads answered); "
           f"recovery (space freed -> storing again) {resumed:.1f}s without a restart; "
           f"batches resent by agents={totals['batches_resent']}; "
           f"all confirmed after {totals['elapsed_s']:.1f}s", flush=True)

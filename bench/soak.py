@@ -122,8 +122,8 @@ def dashboard_files_mib(system_dir):
             continue
         for root, _, files in os.walk(path):
             for f in files:
-                try:
-                    total += os.path.getsize(os.path.join(root, f))
+                try:  # blocks, as du counts them (RocksDB preallocates its logs)
+                    total += os.stat(os.path.join(root, f)).st_blocks * 512
                 except OSError:
                     pass  # a file RocksDB removed in between
     return total / 2**20

@@ -105,6 +105,10 @@ Result<std::unique_ptr<DashboardStore>> DashboardStore::open(const std::string& 
   options.create_if_missing = true;
   options.compression = rocksdb::kNoCompression;
   options.max_open_files = 64;
+  // Users, agents, checks and tokens: kilobytes. A 4 MiB memtable (RocksDB's
+  // default is 64) also makes the write-ahead log it preallocates on disk
+  // 4.4 MiB instead of 70, which counts on a Raspberry Pi's SD card.
+  options.write_buffer_size = 4 << 20;
   // Warnings and errors into the dashboard's own log; no LOG file, whose
   // stats dumps grew without bound and which aborts the process on a full disk.
   options.info_log = store::forwarding_logger("dashboard store: rocksdb");

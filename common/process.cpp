@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -90,7 +91,14 @@ Result<std::string> read_secret(const std::string& file, const char* env_var) {
   if (v == nullptr || trim(v).empty()) {
     return Error{std::string("no token: pass --token-file or set ") + env_var};
   }
-  return trim(v);
+  std::string secret = trim(v);
+  forget_env_secret(env_var);
+  return secret;
+}
+
+void forget_env_secret(const char* env_var) {
+  if (char* v = std::getenv(env_var)) explicit_bzero(v, std::strlen(v));
+  ::unsetenv(env_var);
 }
 
 }  // namespace mutuo

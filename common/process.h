@@ -56,6 +56,12 @@ MallocStats malloc_stats();
 // Reads a secret (MQTT token or password): from `file` if non-empty, else from the
 // environment variable `env_var`. Surrounding whitespace is trimmed. Secrets
 // never come from argv, where `ps` shows them to every user.
+// A secret read from the environment is then erased from it (forget_env_secret).
 Result<std::string> read_secret(const std::string& file, const char* env_var);
+
+// Removes `env_var` from the environment and overwrites its value where it
+// was: variables given at start stay readable in /proc/PID/environ (to root
+// and the same user) for the life of the process, whatever unsetenv does.
+void forget_env_secret(const char* env_var);
 
 }  // namespace mutuo

@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
       setup_token = mutuo::dashboard::random_token();
     }
   }
-  ::unsetenv("MUTUO_ADMIN_PASSWORD");  // read once; not left for /proc/PID/environ
+  mutuo::forget_env_secret("MUTUO_ADMIN_PASSWORD");  // also when a file gave the password
   mutuo::dashboard::SetupToken setup(setup_token);
   mutuo::dashboard::ApiTokens api_tokens(data.get());
   mutuo::dashboard::SessionStore sessions(static_cast<int64_t>(opt.session_hours * 3600 * 1000));

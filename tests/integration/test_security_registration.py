@@ -247,6 +247,25 @@ def main():
         assert connect_accepted(s, "bob", issued["bob"]), "re-enabled bob is refused"
         log("a disabled agent is refused; enabled again, it gets in")
 
+        # ---- secrets given in the environment ------------------------------------
+        # Bob's agent takes its token from MUTUO_TOKEN, the dashboard its first
+        # admin's password from MUTUO_ADMIN_PASSWORD: once read, neither is left
+        # in /proc/PID/environ, which the kernel keeps from the start.
+        bob = s.spawn("bob-agent", [s.program("agent/mutuo-agent"), "--id", "bob", "--broker", s.broker_uri,
+                                    "--echo-port", str(free_port(socket.SOCK_DGRAM)),
+                                    "--echo-bind", "127.0.0.1", "--advertise", "127.0.0.1"],
+                      env={"MUTUO_TOKEN": issued["bob"]})
+        wait_until("bob online with the token from his environment",
+                   lambda: agent_state(s, "bob") == "online", 15)
+        for name, proc, secret in [("bob's agent", bob, issued["bob"]),
+                                   ("the dashboard", s.procs["dashboard"], s.admin_password)]:
+            with open(f"/proc/{proc.pid}/environ", "rb") as f:
+                environ = f.read()
+            assert secret.encode() not in environ, f"{name} left its secret in /proc/PID/environ"
+            assert b"PATH=" in environ, f"control: {name}'s environment is readable"
+        s.kill("bob-agent", signal.SIGTERM)
+        log("a token or password given in the environment is gone from /proc/PID/environ once read")
+
         # ---- restarts ------------------------------------------------------------
         # A role made by an older version lacks rights added since (here the
         # probe-now read of second opinions): a restarted dashboard adds them.

@@ -7,11 +7,14 @@
 #include <stdlib.h>
 
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "common/process.h"
 
 using mutuo::cli::Command;
 
@@ -217,4 +220,22 @@ TEST_CASE("a negative value for an unsigned option is refused, not wrapped aroun
   // The check adds nothing to --help.
   CliRun help = cli_run(app, {"--help"});
   CHECK(help.out.find("--write-buffer-mb UINT=128") != std::string::npos);
+}
+
+TEST_CASE("a secret read from the environment is erased from it, value and all") {
+  // putenv keeps this very buffer in the environment, as the kernel's copy of
+  // the environment given at exec (/proc/PID/environ) would be.
+  static char entry[] = "MUTUO_CLI_TEST_SECRET=  s3cret-token \n";
+  REQUIRE(putenv(entry) == 0);
+  auto secret = mutuo::read_secret("", "MUTUO_CLI_TEST_SECRET");
+  REQUIRE(secret);
+  CHECK(*secret == "s3cret-token");
+  CHECK(getenv("MUTUO_CLI_TEST_SECRET") == nullptr);
+  const std::string value(entry + std::strlen("MUTUO_CLI_TEST_SECRET="),
+                          sizeof(entry) - 1 - std::strlen("MUTUO_CLI_TEST_SECRET="));
+  CHECK(value == std::string(value.size(), '\0'));
+
+  auto missing = mutuo::read_secret("", "MUTUO_CLI_TEST_SECRET");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().find("MUTUO_CLI_TEST_SECRET") != std::string::npos);
 }

@@ -6,6 +6,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <filesystem>
 
 namespace mutuo::store {
 
@@ -38,6 +39,13 @@ std::shared_ptr<rocksdb::Logger> forwarding_logger(std::string prefix) {
 
 std::shared_ptr<rocksdb::Logger> secondary_logger(std::string prefix) {
   return std::make_shared<ForwardingLogger>(std::move(prefix), rocksdb::InfoLogLevel::ERROR_LEVEL);
+}
+
+std::optional<std::string> no_database_yet(const std::string& primary_dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::path(primary_dir) / "CURRENT", ec))
+    return std::nullopt;
+  return "no database in " + primary_dir + " yet";
 }
 
 std::optional<std::string> disk_full(const std::string& dir, uint64_t min_free) {

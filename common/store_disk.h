@@ -29,6 +29,12 @@ std::shared_ptr<rocksdb::Logger> forwarding_logger(std::string prefix);
 // on disk without bound (7 MB in 90 minutes, never rotated).
 std::shared_ptr<rocksdb::Logger> secondary_logger(std::string prefix);
 
+// Why no secondary can open `primary_dir` yet ("no database in DIR yet"), when
+// it holds no RocksDB database (no CURRENT file); nullopt when it does. Asked
+// before opening, so a dashboard started ahead of the receiver says so once
+// (SecondaryOpener) instead of RocksDB logging an error at every retry.
+std::optional<std::string> no_database_yet(const std::string& primary_dir);
+
 // The refusal ("disk full: N MiB free for DIR, under the M MiB kept free"), when
 // the filesystem holding `dir` has less than `min_free` bytes free; nullopt when
 // it has enough or cannot be asked.

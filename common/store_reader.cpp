@@ -45,6 +45,7 @@ bool decode_stored(const SeriesId& series, int64_t ts_ms, std::string_view value
 Result<std::unique_ptr<StoreReader>> StoreReader::open(
     const std::string& primary_dir, const std::string& secondary_dir,
     std::shared_ptr<rocksdb::Cache> block_cache) {
+  if (auto missing = no_database_yet(primary_dir)) return Error{"cannot open store: " + *missing};
   std::error_code ec;
   std::filesystem::create_directories(secondary_dir, ec);
   rocksdb::Options options;

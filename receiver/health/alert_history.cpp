@@ -222,6 +222,8 @@ std::vector<HistoryEntry> AlertHistory::query(const HistoryQuery& q) const {
 Result<std::unique_ptr<AlertHistoryReader>> AlertHistoryReader::open(
     const std::string& primary_dir, const std::string& secondary_dir,
     std::shared_ptr<rocksdb::Cache> block_cache) {
+  if (auto missing = store::no_database_yet(primary_dir))
+    return Error{"alert history: " + *missing};
   std::error_code ec;
   std::filesystem::create_directories(secondary_dir, ec);
   if (ec) return Error{"alert history: cannot create " + secondary_dir + ": " + ec.message()};

@@ -4,10 +4,13 @@
 
 #include <doctest/doctest.h>
 #include <rocksdb/db.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <limits>
 #include <random>
+#include <sstream>
 
 #include "common/store_encoding.h"
 #include "common/store_families.h"
@@ -72,6 +75,26 @@ TEST_CASE("neither the store nor its secondary reader keeps a LOG file on disk")
   CHECK((*reader)->range({"a", TargetKind::kPeer, "b", "udp"}, 0, 10000, 100).size() == 20);
   CHECK(mutuo::test::info_log_files(dir.path / "sec").empty());
   CHECK(mutuo::test::info_log_files(dir.path / "db").empty());
+}
+
+TEST_CASE("a reader of a store not created yet says so, and RocksDB logs nothing") {
+  // A dashboard started before the receiver retries every few seconds; each
+  // attempt used to log RocksDB's "dir NotFound" error.
+  std::ostringstream logged;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged)));
+  TempDir dir;
+  const std::string db = (dir.path / "db").string();
+  auto missing = store::StoreReader::open(db, (dir.path / "sec").string());
+  spdlog::set_default_logger(previous);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error() == "cannot open store: no database in " + db + " yet");
+  CHECK(logged.str().empty());
+
+  auto writer = receiver::StoreWriter::open(db);
+  REQUIRE(writer);
+  CHECK(store::StoreReader::open(db, (dir.path / "sec").string()));
 }
 
 TEST_CASE("a late result is stored but does not replace the latest") {

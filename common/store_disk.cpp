@@ -16,15 +16,24 @@ class ForwardingLogger : public rocksdb::Logger {
  public:
   ForwardingLogger(std::string prefix, rocksdb::InfoLogLevel level)
       : rocksdb::Logger(level), prefix_(std::move(prefix)) {}
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override {
+
+  // Each line at its own level: RocksDB's errors are the program's errors.
+  void Logv(rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level == rocksdb::InfoLogLevel::HEADER_LEVEL) level = rocksdb::InfoLogLevel::INFO_LEVEL;
+    if (level < GetInfoLogLevel()) return;
     char line[1024];
     std::vsnprintf(line, sizeof line, format, ap);
-    if (GetInfoLogLevel() >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
       spdlog::error("{}: {}", prefix_, line);
-    } else {
+    } else if (level == rocksdb::InfoLogLevel::WARN_LEVEL) {
       spdlog::warn("{}: {}", prefix_, line);
+    } else {
+      spdlog::info("{}: {}", prefix_, line);
     }
+  }
+  // Lines without a level (RocksDB's headers) are informational.
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
   }
 
  private:

@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 
+#include "common/store_disk.h"
 #include "common/store_encoding.h"
 #include "common/store_families.h"
 #include "common/store_reader.h"
@@ -95,6 +96,26 @@ TEST_CASE("a reader of a store not created yet says so, and RocksDB logs nothing
   auto writer = receiver::StoreWriter::open(db);
   REQUIRE(writer);
   CHECK(store::StoreReader::open(db, (dir.path / "sec").string()));
+}
+
+TEST_CASE("RocksDB's log lines reach the program's log at their own level") {
+  std::ostringstream logged;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged));
+  capture->set_pattern("%l %v");
+  capture->set_level(spdlog::level::trace);
+  spdlog::set_default_logger(capture);
+  auto primary = store::forwarding_logger("db");       // warnings and errors
+  auto secondary = store::secondary_logger("reader");  // errors only
+  rocksdb::Log(rocksdb::InfoLogLevel::INFO_LEVEL, primary, "info %d", 1);
+  rocksdb::Log(rocksdb::InfoLogLevel::WARN_LEVEL, primary, "warn %d", 2);
+  rocksdb::Log(rocksdb::InfoLogLevel::ERROR_LEVEL, primary, "error %d", 3);
+  rocksdb::Log(rocksdb::InfoLogLevel::WARN_LEVEL, secondary, "warn %d", 4);
+  rocksdb::Log(rocksdb::InfoLogLevel::ERROR_LEVEL, secondary, "error %d", 5);
+  rocksdb::Header(primary, "header %d", 6);
+  spdlog::set_default_logger(previous);
+  CHECK(logged.str() == "warning db: warn 2\nerror db: error 3\nerror reader: error 5\n");
 }
 
 TEST_CASE("a late result is stored but does not replace the latest") {

@@ -1,5 +1,5 @@
 // What keeps a RocksDB store alive through a full disk (receiver's results
-// store, alert history).
+// store, alert history), and its secondaries quiet while it does not exist yet.
 //
 // forwarding_logger: RocksDB's info log forwarded to the program's own log (warnings and errors
 // only) instead of a LOG file in the database's directory. RocksDB 7.8's file

@@ -23,6 +23,24 @@ using namespace mutuo;
 using mutuo::test::TempDir;
 
 namespace {
+// The program's log (spdlog's default logger) captured while in scope, each
+// line as "LEVEL message"; the previous logger is back at the end of scope.
+struct LogCapture {
+  LogCapture() {
+    auto capture = std::make_shared<spdlog::logger>(
+        "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
+    capture->set_pattern("%l %v");
+    capture->set_level(spdlog::level::trace);
+    spdlog::set_default_logger(capture);
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  std::ostringstream lines;
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+};
+
 ProbeResult udp(const std::string& target, int64_t ts, uint32_t recv) {
   ProbeResult r;
   r.target = target;
@@ -81,17 +99,18 @@ TEST_CASE("neither the store nor its secondary reader keeps a LOG file on disk")
 TEST_CASE("a reader of a store not created yet says so, and RocksDB logs nothing") {
   // A dashboard started before the receiver retries every few seconds; each
   // attempt used to log RocksDB's "dir NotFound" error.
-  std::ostringstream logged;
-  auto previous = spdlog::default_logger();
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
-      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged)));
   TempDir dir;
   const std::string db = (dir.path / "db").string();
-  auto missing = store::StoreReader::open(db, (dir.path / "sec").string());
-  spdlog::set_default_logger(previous);
+  std::string logged;
+  Result<std::unique_ptr<store::StoreReader>> missing = Error{"not tried"};
+  {
+    LogCapture log;
+    missing = store::StoreReader::open(db, (dir.path / "sec").string());
+    logged = log.lines.str();
+  }
   REQUIRE_FALSE(missing);
   CHECK(missing.error() == "cannot open store: no database in " + db + " yet");
-  CHECK(logged.str().empty());
+  CHECK(logged.empty());
 
   auto writer = receiver::StoreWriter::open(db);
   REQUIRE(writer);
@@ -99,13 +118,7 @@ TEST_CASE("a reader of a store not created yet says so, and RocksDB logs nothing
 }
 
 TEST_CASE("RocksDB's log lines reach the program's log at their own level") {
-  std::ostringstream logged;
-  auto previous = spdlog::default_logger();
-  auto capture = std::make_shared<spdlog::logger>(
-      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged));
-  capture->set_pattern("%l %v");
-  capture->set_level(spdlog::level::trace);
-  spdlog::set_default_logger(capture);
+  LogCapture log;
   auto primary = store::forwarding_logger("db");       // warnings and errors
   auto secondary = store::secondary_logger("reader");  // errors only
   rocksdb::Log(rocksdb::InfoLogLevel::INFO_LEVEL, primary, "info %d", 1);
@@ -114,8 +127,7 @@ TEST_CASE("RocksDB's log lines reach the program's log at their own level") {
   rocksdb::Log(rocksdb::InfoLogLevel::WARN_LEVEL, secondary, "warn %d", 4);
   rocksdb::Log(rocksdb::InfoLogLevel::ERROR_LEVEL, secondary, "error %d", 5);
   rocksdb::Header(primary, "header %d", 6);
-  spdlog::set_default_logger(previous);
-  CHECK(logged.str() == "warning db: warn 2\nerror db: error 3\nerror reader: error 5\n");
+  CHECK(log.lines.str() == "warning db: warn 2\nerror db: error 3\nerror reader: error 5\n");
 }
 
 TEST_CASE("a late result is stored but does not replace the latest") {

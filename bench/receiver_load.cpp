@@ -9,6 +9,7 @@
 // before --timeout-s, 1 otherwise.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -37,6 +38,7 @@ struct SimAgent {
   std::unique_ptr<delivery::Outbox> outbox;
   uint64_t next_result = 0;  // index of the next result to submit
   uint64_t total = 0;        // results this agent publishes
+  int64_t round_ts = 0;      // --timestamps now: the current round's timestamp
 };
 
 std::string read_token(const std::string& path) {
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
   uint64_t results = 100000;
   int resend_ms = 2000, max_resend_ms = 4000, window = 32;
   double rate = 0;
+  bool stamp_now = false;
   app.option("--broker", broker).show_default();
   app.option("--agents", agents).show_default();
   app.option("--prefix", prefix, "agent ids are PREFIX-0, PREFIX-1, ...").show_default();
@@ -73,11 +76,16 @@ int main(int argc, char** argv) {
   app.option("--timeout-s", timeout_s).show_default();
   app.option("--rate", rate, "results/s submitted at most, all agents together (0: no limit)")
       .show_default();
+  app.flag("--timestamps-now", stamp_now,
+           "stamp each round with the clock when it is built, as a live agent does (soaks, "
+           "retention); default: rounds one second apart from an hour ago");
   if (auto exit = app.parse(argc, argv)) return *exit;
   init_logging("receiver-load", "warn");
 
-  // Results start an hour ago, one round per second per series: recent enough
-  // for every retention, unique per (agent, target, ts).
+  // By default results start an hour ago, one round per second per series:
+  // recent enough for every retention. With --timestamps-now a round (one
+  // result per target) takes the clock's time, at least 1 ms after the agent's
+  // previous round. Either way each result is unique per (agent, target, ts).
   const int64_t base_ts = now_ms() / 60000 * 60000 - 3600000;
   std::vector<SimAgent> sims(static_cast<std::size_t>(agents));
   for (int i = 0; i < agents; ++i) {
@@ -145,10 +153,16 @@ int main(int argc, char** argv) {
         batch.agent = a.id;
         for (int k = 0; k < per_batch && a.next_result < a.total; ++k, ++a.next_result) {
           ProbeResult r;
-          r.target = "t" + std::to_string(a.next_result % static_cast<uint64_t>(targets));
+          const uint64_t target = a.next_result % static_cast<uint64_t>(targets);
+          r.target = "t" + std::to_string(target);
           r.probe = "udp";
-          r.ts_ms =
-              base_ts + static_cast<int64_t>(a.next_result / static_cast<uint64_t>(targets)) * 1000;
+          if (stamp_now) {
+            if (target == 0 || a.round_ts == 0) a.round_ts = std::max(now_ms(), a.round_ts + 1);
+            r.ts_ms = a.round_ts;
+          } else {
+            r.ts_ms = base_ts +
+                      static_cast<int64_t>(a.next_result / static_cast<uint64_t>(targets)) * 1000;
+          }
           r.sent = 10;
           r.recv = (a.next_result % 17 == 0) ? 9 : 10;
           double avg = rtt_us(rng) / 1000.0;

@@ -166,6 +166,9 @@ def main():
     ap.add_argument("--json-out", help="also write the samples and summary here")
     ap.add_argument("--receiver-args", default="",
                     help="extra receiver options, e.g. '--write-buffer-mb 0' (no memtable cap)")
+    ap.add_argument("--load-args", default="",
+                    help="more options for the result publishers (mutuo-receiver-load), "
+                         "e.g. '--timestamps-now'")
     ap.add_argument("--dashboard-args", default="",
                     help="extra dashboard options, e.g. '--cache-mb 1' (a block cache full from the start)")
     ap.add_argument("--dashboard-env", action="append", default=[], metavar="NAME=VALUE",
@@ -211,7 +214,8 @@ def main():
                                     "--buffer-dir", os.path.join(s.dir, "buffers"),
                                     "--results", str(total), "--per-batch", str(args.k),
                                     "--targets", str(args.k), "--rate", f"{rate:.3f}",
-                                    "--timeout-s", str(int(duration_s + 300))])
+                                    "--timeout-s", str(int(duration_s + 300)),
+                                    *shlex.split(args.load_args)])
             s.procs["sim"] = sim.proc
             components = ["mosquitto", "receiver", "tracker", "dashboard", "sim", "load"]
             admin = s.dashboard_client()

@@ -1,6 +1,7 @@
 #include "common/store_disk.h"
 
 #include <rocksdb/env.h>
+#include <rocksdb/options.h>
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
 
@@ -48,6 +49,13 @@ std::shared_ptr<rocksdb::Logger> forwarding_logger(std::string prefix) {
 
 std::shared_ptr<rocksdb::Logger> secondary_logger(std::string prefix) {
   return std::make_shared<ForwardingLogger>(std::move(prefix), rocksdb::InfoLogLevel::ERROR_LEVEL);
+}
+
+void log_to_program(rocksdb::DBOptions& options, std::string prefix, Instance instance) {
+  options.info_log = instance == Instance::kPrimary ? forwarding_logger(std::move(prefix))
+                                                    : secondary_logger(std::move(prefix));
+  options.stats_dump_period_sec = 0;
+  options.stats_persist_period_sec = 0;
 }
 
 std::optional<std::string> no_database_yet(const std::string& primary_dir) {

@@ -15,7 +15,8 @@
 
 namespace rocksdb {
 class Logger;
-}
+struct DBOptions;
+}  // namespace rocksdb
 
 namespace mutuo::store {
 
@@ -28,6 +29,15 @@ std::shared_ptr<rocksdb::Logger> forwarding_logger(std::string prefix);
 // 30,000 lines an hour in a 200-agent soak, which a LOG file of its own kept
 // on disk without bound (7 MB in 90 minutes, never rotated).
 std::shared_ptr<rocksdb::Logger> secondary_logger(std::string prefix);
+
+// Sets up the log of a database about to be opened with `options`: its info log
+// is forwarding_logger(prefix), or secondary_logger(prefix) for a secondary
+// instance, and RocksDB's periodic stats dumps are off. Those dumps (every 10
+// minutes, a text report of every column family and the block cache's
+// contents) are info lines neither logger passes on: built for nothing, and
+// each one a burst of allocations in a long-running process.
+enum class Instance { kPrimary, kSecondary };
+void log_to_program(rocksdb::DBOptions& options, std::string prefix, Instance instance);
 
 // Why no secondary can open `primary_dir` yet ("no database in DIR yet"), when
 // it holds no RocksDB database (no CURRENT file); nullopt when it does. Asked

@@ -49,8 +49,8 @@ Result<std::unique_ptr<StoreReader>> StoreReader::open(
   std::error_code ec;
   std::filesystem::create_directories(secondary_dir, ec);
   rocksdb::Options options;
-  options.max_open_files = -1;                                   // required for secondary instances
-  options.info_log = secondary_logger("store reader: rocksdb");  // no LOG file of its own
+  options.max_open_files = -1;  // required for secondary instances
+  log_to_program(options, "store reader: rocksdb", Instance::kSecondary);  // no LOG file
   std::unique_ptr<StoreReader> reader(new StoreReader());
   rocksdb::DB* db = nullptr;
   FamilyConfig families;

@@ -111,7 +111,7 @@ Result<std::unique_ptr<DashboardStore>> DashboardStore::open(const std::string& 
   options.write_buffer_size = 4 << 20;
   // Warnings and errors into the dashboard's own log; no LOG file, whose
   // stats dumps grew without bound and which aborts the process on a full disk.
-  options.info_log = store::forwarding_logger("dashboard store: rocksdb");
+  store::log_to_program(options, "dashboard store: rocksdb", store::Instance::kPrimary);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);  // else RocksDB logs an error before creating it
   rocksdb::DB* db = nullptr;

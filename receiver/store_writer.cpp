@@ -11,8 +11,8 @@
 #include <set>
 
 #include "common/clock.h"
-#include "common/store_encoding.h"
 #include "common/store_disk.h"
+#include "common/store_encoding.h"
 #include "common/store_rollup.h"
 
 namespace mutuo::receiver {
@@ -29,7 +29,7 @@ Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const std::string& dir,
   std::filesystem::create_directories(dir, ec);  // RocksDB creates only the last level
   rocksdb::DB* db = nullptr;
   rocksdb::DBOptions db_options = store::primary_db_options(w->options_.write_buffer_bytes);
-  db_options.info_log = store::forwarding_logger("rocksdb");
+  store::log_to_program(db_options, "rocksdb", store::Instance::kPrimary);
   rocksdb::Status s = rocksdb::DB::Open(
       db_options, dir, store::family_descriptors(w->options_.families), &w->handles_, &db);
   if (!s.ok()) return Error{"cannot open store " + dir + ": " + s.ToString()};

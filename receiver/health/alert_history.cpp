@@ -102,7 +102,7 @@ Result<std::unique_ptr<AlertHistory>> AlertHistory::open(const std::string& dir,
   options.create_if_missing = true;
   options.keep_log_file_num = 2;
   options.max_open_files = -1;  // lets secondary readers follow the primary
-  options.info_log = store::forwarding_logger("alert history: rocksdb");
+  store::log_to_program(options, "alert history: rocksdb", store::Instance::kPrimary);
   // Alerts are rare: a small memtable, so the write-ahead log RocksDB
   // preallocates (about 1.1 times this) stays far below kMinFreeBytes.
   options.write_buffer_size = 4 << 20;
@@ -229,7 +229,8 @@ Result<std::unique_ptr<AlertHistoryReader>> AlertHistoryReader::open(
   if (ec) return Error{"alert history: cannot create " + secondary_dir + ": " + ec.message()};
   rocksdb::Options options;
   options.max_open_files = -1;  // required for secondary instances
-  options.info_log = store::secondary_logger("alert history reader: rocksdb");  // no LOG file
+  store::log_to_program(options, "alert history reader: rocksdb",
+                        store::Instance::kSecondary);  // no LOG file
   rocksdb::BlockBasedTableOptions table;
   table.block_cache =
       block_cache ? std::move(block_cache) : rocksdb::NewLRUCache(store::kDefaultBlockCacheBytes);

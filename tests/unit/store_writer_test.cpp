@@ -130,6 +130,18 @@ TEST_CASE("RocksDB's log lines reach the program's log at their own level") {
   CHECK(log.lines.str() == "warning db: warn 2\nerror db: error 3\nerror reader: error 5\n");
 }
 
+TEST_CASE("a database set up to log to the program builds no stats dumps") {
+  rocksdb::Options options;  // RocksDB's default: a stats report every 10 minutes
+  REQUIRE(options.stats_dump_period_sec > 0);
+  store::log_to_program(options, "reader", store::Instance::kSecondary);
+  CHECK(options.stats_dump_period_sec == 0);
+  CHECK(options.stats_persist_period_sec == 0);
+  LogCapture log;
+  rocksdb::Log(rocksdb::InfoLogLevel::WARN_LEVEL, options.info_log, "warn %d", 1);
+  rocksdb::Log(rocksdb::InfoLogLevel::ERROR_LEVEL, options.info_log, "error %d", 2);
+  CHECK(log.lines.str() == "error reader: error 2\n");
+}
+
 TEST_CASE("a late result is stored but does not replace the latest") {
   TempDir dir;
   auto writer = receiver::StoreWriter::open((dir.path / "db").string());

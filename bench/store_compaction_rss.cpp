@@ -1,0 +1,122 @@
+// mutuo-store-compaction-rss: resident memory of a store's writer (and of a
+// secondary reading it, as the dashboard does) over rounds of writes and
+// compactions, with no MQTT and no HTTP. Each round writes one minute of
+// results (every --series series, a result every 10 s) through the receiver's
+// StoreWriter and ledger, compacts every column family, and with --reader has
+// a StoreReader catch up and read the latest values and one series. Prints a
+// line per round: RSS, anonymous RSS and malloc's in-use bytes. For telling a
+// leak (in-use grows) from pages that freed memory leaves resident (RSS grows,
+// in-use does not) per compaction (docs/hardening.md, "Soak run").
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "common/cli.h"
+#include "common/clock.h"
+#include "common/process.h"
+#include "common/store_reader.h"
+#include "receiver/store_writer.h"
+
+using namespace mutuo;
+
+namespace {
+
+double status_mib(const char* field) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  const std::string prefix = std::string(field) + ":";
+  while (std::getline(f, line)) {
+    if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(prefix.size())) / 1024;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cap_malloc_arenas(2);
+  keep_large_allocations_mapped();
+  cli::Command app{
+      "mutuo-store-compaction-rss: a store's memory over rounds of writes and "
+      "compactions"};
+  std::string dir;
+  int rounds = 60, observers = 200, targets = 16;
+  bool reader_too = false, trim = false;
+  app.option("--store", dir, "the store directory to create").required();
+  app.option("--rounds", rounds, "rounds of one minute of results and a compaction")
+      .show_default()
+      .range(1, 100000);
+  app.option("--observers", observers).show_default().range(1, 100000);
+  app.option("--targets", targets, "series per observer").show_default().range(1, 10000);
+  app.flag("--reader", reader_too, "also a secondary that catches up and reads each round");
+  app.flag("--trim", trim, "give free memory back to the system after each round");
+  if (auto exit = app.parse(argc, argv)) return *exit;
+
+  receiver::StoreWriterOptions options;
+  options.sync_wal = false;  // memory, not durability, is measured
+  auto writer = receiver::StoreWriter::open(dir, options);
+  if (!writer) {
+    std::fprintf(stderr, "%s\n", writer.error().c_str());
+    return 1;
+  }
+  std::unique_ptr<store::StoreReader> reader;
+  if (reader_too) {
+    auto r = store::StoreReader::open(dir, dir + ".secondary");
+    if (!r) {
+      std::fprintf(stderr, "%s\n", r.error().c_str());
+      return 1;
+    }
+    reader = std::move(r).value();
+  }
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> rtt(0.3, 40.0);
+  int64_t ts = now_ms() - int64_t{rounds} * 60000;
+  uint64_t batch = 0;
+  std::printf("round  rss_mib  anon_mib  in_use_mib  free_mib\n");
+  for (int round = 1; round <= rounds; ++round) {
+    for (int step = 0; step < 6; ++step, ts += 10000) {  // a minute: a result every 10 s
+      std::vector<receiver::IncomingBatch> batches;
+      batches.reserve(static_cast<std::size_t>(observers));
+      for (int o = 0; o < observers; ++o) {
+        receiver::IncomingBatch b{"load-" + std::to_string(o), ++batch, {}};
+        for (int t = 0; t < targets; ++t) {
+          ProbeResult r;
+          r.target = "t" + std::to_string(t);
+          r.probe = "udp";
+          r.ts_ms = ts;
+          r.sent = 10;
+          r.recv = 10;
+          const double avg = rtt(rng);
+          r.rtt_ms = Rtt{avg - 0.1, avg, avg + 0.5};
+          r.jitter_ms = 0.2;
+          b.results.push_back(std::move(r));
+        }
+        batches.push_back(std::move(b));
+      }
+      std::vector<const receiver::IncomingBatch*> ptrs;
+      for (const auto& b : batches) ptrs.push_back(&b);
+      if (auto w = (*writer)->write_batches(ptrs); !w) {
+        std::fprintf(stderr, "write: %s\n", w.error().c_str());
+        return 1;
+      }
+    }
+    if (auto c = (*writer)->compact(); !c) {
+      std::fprintf(stderr, "compact: %s\n", c.error().c_str());
+      return 1;
+    }
+    if (reader) {
+      reader->catch_up();
+      (void)reader->latest();
+      store::SeriesId id{"load-0", TargetKind::kPeer, "t" + std::to_string(round % targets), "udp"};
+      (void)reader->series(id, ts - 86400000, ts, 720);
+    }
+    if (trim) release_free_memory();
+    const MallocStats m = malloc_stats();
+    std::printf("%5d  %7.2f  %8.2f  %10.2f  %8.2f\n", round, status_mib("VmRSS"),
+                status_mib("RssAnon"), static_cast<double>(m.in_use) / (1 << 20),
+                static_cast<double>(m.free_held) / (1 << 20));
+    std::fflush(stdout);
+  }
+  return 0;
+}

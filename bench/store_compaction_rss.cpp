@@ -1,12 +1,15 @@
 // mutuo-store-compaction-rss: resident memory of a store's writer (and of a
 // secondary reading it, as the dashboard does) over rounds of writes and
 // compactions, with no MQTT and no HTTP. Each round writes one minute of
-// results (every --series series, a result every 10 s) through the receiver's
-// StoreWriter and ledger, compacts every column family, and with --reader has
-// a StoreReader catch up and read the latest values and one series. Prints a
-// line per round: RSS, anonymous RSS and malloc's in-use bytes. For telling a
-// leak (in-use grows) from pages that freed memory leaves resident (RSS grows,
-// in-use does not) per compaction (docs/hardening.md, "Soak run").
+// results (--observers x --targets series, a result every 10 s) through the
+// receiver's StoreWriter and ledger, compacts every column family, and with
+// --reader has a StoreReader catch up and read the latest values and one
+// series. Prints a line per round: RSS, anonymous RSS, malloc's in-use and
+// free bytes, and the block caches' usage (--cache-mb each). Tells a leak
+// (in-use grows beyond the caches) from pages freed memory leaves resident
+// (RSS grows, in-use does not) (docs/hardening.md, "Soak run").
+#include <rocksdb/cache.h>
+
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -43,18 +46,26 @@ int main(int argc, char** argv) {
   std::string dir;
   int rounds = 60, observers = 200, targets = 16;
   bool reader_too = false, trim = false;
+  double cache_mb = 8;
   app.option("--store", dir, "the store directory to create").required();
   app.option("--rounds", rounds, "rounds of one minute of results and a compaction")
       .show_default()
       .range(1, 100000);
   app.option("--observers", observers).show_default().range(1, 100000);
   app.option("--targets", targets, "series per observer").show_default().range(1, 10000);
+  app.option("--cache-mb", cache_mb, "block cache of the writer, and of the reader")
+      .show_default()
+      .range(0.0, 4096.0);
   app.flag("--reader", reader_too, "also a secondary that catches up and reads each round");
   app.flag("--trim", trim, "give free memory back to the system after each round");
   if (auto exit = app.parse(argc, argv)) return *exit;
 
+  const auto cache_bytes = static_cast<std::size_t>(cache_mb * (1 << 20));
+  auto writer_cache = rocksdb::NewLRUCache(cache_bytes);
+  auto reader_cache = rocksdb::NewLRUCache(cache_bytes);
   receiver::StoreWriterOptions options;
   options.sync_wal = false;  // memory, not durability, is measured
+  options.families.block_cache = writer_cache;
   auto writer = receiver::StoreWriter::open(dir, options);
   if (!writer) {
     std::fprintf(stderr, "%s\n", writer.error().c_str());
@@ -62,7 +73,7 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<store::StoreReader> reader;
   if (reader_too) {
-    auto r = store::StoreReader::open(dir, dir + ".secondary");
+    auto r = store::StoreReader::open(dir, dir + ".secondary", reader_cache);
     if (!r) {
       std::fprintf(stderr, "%s\n", r.error().c_str());
       return 1;
@@ -73,7 +84,7 @@ int main(int argc, char** argv) {
   std::uniform_real_distribution<double> rtt(0.3, 40.0);
   int64_t ts = now_ms() - int64_t{rounds} * 60000;
   uint64_t batch = 0;
-  std::printf("round  rss_mib  anon_mib  in_use_mib  free_mib\n");
+  std::printf("round  rss_mib  anon_mib  in_use_mib  free_mib  caches_mib\n");
   for (int round = 1; round <= rounds; ++round) {
     for (int step = 0; step < 6; ++step, ts += 10000) {  // a minute: a result every 10 s
       std::vector<receiver::IncomingBatch> batches;
@@ -113,9 +124,11 @@ int main(int argc, char** argv) {
     }
     if (trim) release_free_memory();
     const MallocStats m = malloc_stats();
-    std::printf("%5d  %7.2f  %8.2f  %10.2f  %8.2f\n", round, status_mib("VmRSS"),
+    const auto caches = writer_cache->GetUsage() + (reader ? reader_cache->GetUsage() : 0);
+    std::printf("%5d  %7.2f  %8.2f  %10.2f  %8.2f  %10.2f\n", round, status_mib("VmRSS"),
                 status_mib("RssAnon"), static_cast<double>(m.in_use) / (1 << 20),
-                static_cast<double>(m.free_held) / (1 << 20));
+                static_cast<double>(m.free_held) / (1 << 20),
+                static_cast<double>(caches) / (1 << 20));
     std::fflush(stdout);
   }
   return 0;

@@ -38,7 +38,7 @@ struct SimAgent {
   std::unique_ptr<delivery::Outbox> outbox;
   uint64_t next_result = 0;  // index of the next result to submit
   uint64_t total = 0;        // results this agent publishes
-  int64_t round_ts = 0;      // --timestamps now: the current round's timestamp
+  int64_t round_ts = 0;      // --timestamps-now: the current round's timestamp
 };
 
 std::string read_token(const std::string& path) {

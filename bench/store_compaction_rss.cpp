@@ -10,10 +10,14 @@
 // (RSS grows, in-use does not) (docs/hardening.md, "Soak run").
 #include <rocksdb/cache.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "common/cli.h"
 #include "common/clock.h"
@@ -45,8 +49,9 @@ int main(int argc, char** argv) {
       "compactions"};
   std::string dir;
   int rounds = 60, observers = 200, targets = 16;
-  bool reader_too = false, trim = false;
+  bool reader_too = false, trim = false, automatic = false;
   double cache_mb = 8;
+  int pause_ms = 200, write_buffer_mb = 16;
   app.option("--store", dir, "the store directory to create").required();
   app.option("--rounds", rounds, "rounds of one minute of results and a compaction")
       .show_default()
@@ -57,6 +62,14 @@ int main(int argc, char** argv) {
       .show_default()
       .range(0.0, 4096.0);
   app.flag("--reader", reader_too, "also a secondary that catches up and reads each round");
+  app.flag("--automatic", automatic,
+           "no compaction by hand: RocksDB flushes and compacts on its own threads as the "
+           "receiver's does, the reader catches up on a thread of its own every 0.5 s as the "
+           "dashboard's does, and each 10 s of results is followed by --pause-ms");
+  app.option("--pause-ms", pause_ms).show_default().range(0, 60000);
+  app.option("--write-buffer-mb", write_buffer_mb, "with --automatic")
+      .show_default()
+      .range(1, 4096);
   app.flag("--trim", trim, "give free memory back to the system after each round");
   if (auto exit = app.parse(argc, argv)) return *exit;
 
@@ -66,6 +79,7 @@ int main(int argc, char** argv) {
   receiver::StoreWriterOptions options;
   options.sync_wal = false;  // memory, not durability, is measured
   options.families.block_cache = writer_cache;
+  if (automatic) options.write_buffer_bytes = std::size_t(write_buffer_mb) << 20;
   auto writer = receiver::StoreWriter::open(dir, options);
   if (!writer) {
     std::fprintf(stderr, "%s\n", writer.error().c_str());
@@ -80,11 +94,22 @@ int main(int argc, char** argv) {
     }
     reader = std::move(r).value();
   }
+  std::atomic<bool> stop{false};
+  std::thread follower;
+  if (reader && automatic) {
+    follower = std::thread([&] {
+      for (int i = 0; !stop; ++i) {
+        reader->catch_up();
+        if (i % 2 == 0) (void)reader->latest();
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      }
+    });
+  }
   std::mt19937 rng(7);
   std::uniform_real_distribution<double> rtt(0.3, 40.0);
-  int64_t ts = now_ms() - int64_t{rounds} * 60000;
+  int64_t ts = automatic ? now_ms() - 3600000 : now_ms() - int64_t{rounds} * 60000;
   uint64_t batch = 0;
-  std::printf("round  rss_mib  anon_mib  in_use_mib  free_mib  caches_mib\n");
+  std::printf("round  rss_mib  anon_mib  in_use_mib  free_mib  caches_mib  tables\n");
   for (int round = 1; round <= rounds; ++round) {
     for (int step = 0; step < 6; ++step, ts += 10000) {  // a minute: a result every 10 s
       std::vector<receiver::IncomingBatch> batches;
@@ -111,12 +136,15 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "write: %s\n", w.error().c_str());
         return 1;
       }
+      if (automatic) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
     }
-    if (auto c = (*writer)->compact(); !c) {
+    if (automatic) {
+      // RocksDB flushes and compacts by itself
+    } else if (auto c = (*writer)->compact(); !c) {
       std::fprintf(stderr, "compact: %s\n", c.error().c_str());
       return 1;
     }
-    if (reader) {
+    if (reader && !automatic) {
       reader->catch_up();
       (void)reader->latest();
       store::SeriesId id{"load-0", TargetKind::kPeer, "t" + std::to_string(round % targets), "udp"};
@@ -125,11 +153,17 @@ int main(int argc, char** argv) {
     if (trim) release_free_memory();
     const MallocStats m = malloc_stats();
     const auto caches = writer_cache->GetUsage() + (reader ? reader_cache->GetUsage() : 0);
-    std::printf("%5d  %7.2f  %8.2f  %10.2f  %8.2f  %10.2f\n", round, status_mib("VmRSS"),
+    int tables = 0;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+      tables += e.path().extension() == ".sst";
+    std::printf("%5d  %7.2f  %8.2f  %10.2f  %8.2f  %10.2f  %6d\n", round, status_mib("VmRSS"),
                 status_mib("RssAnon"), static_cast<double>(m.in_use) / (1 << 20),
                 static_cast<double>(m.free_held) / (1 << 20),
-                static_cast<double>(caches) / (1 << 20));
+                static_cast<double>(caches) / (1 << 20), tables);
     std::fflush(stdout);
   }
+  stop = true;
+  if (follower.joinable()) follower.join();
   return 0;
 }

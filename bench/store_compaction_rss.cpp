@@ -5,12 +5,14 @@
 // receiver's StoreWriter and ledger, compacts every column family, and with
 // --reader has a StoreReader catch up and read the latest values and one
 // series. Prints a line per round: RSS, anonymous RSS, malloc's in-use and
-// free bytes, and the block caches' usage (--cache-mb each). Tells a leak
-// (in-use grows beyond the caches) from pages freed memory leaves resident
-// (RSS grows, in-use does not) (docs/hardening.md, "Soak run").
+// free bytes, the block caches' usage (--cache-mb each) and the table files.
+// With --automatic there is no compaction by hand: RocksDB flushes and
+// compacts on its own threads and the reader follows on a thread of its own,
+// as in the receiver and the dashboard. Tells a leak (in-use grows beyond the
+// caches) from pages freed memory leaves resident (RSS grows, in-use does
+// not) (docs/hardening.md, "Soak run").
 #include <rocksdb/cache.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -79,7 +81,7 @@ int main(int argc, char** argv) {
   receiver::StoreWriterOptions options;
   options.sync_wal = false;  // memory, not durability, is measured
   options.families.block_cache = writer_cache;
-  if (automatic) options.write_buffer_bytes = std::size_t(write_buffer_mb) << 20;
+  if (automatic) options.write_buffer_bytes = static_cast<std::size_t>(write_buffer_mb) << 20;
   auto writer = receiver::StoreWriter::open(dir, options);
   if (!writer) {
     std::fprintf(stderr, "%s\n", writer.error().c_str());
@@ -94,11 +96,10 @@ int main(int argc, char** argv) {
     }
     reader = std::move(r).value();
   }
-  std::atomic<bool> stop{false};
-  std::thread follower;
+  std::jthread follower;  // declared after the reader: stopped and joined before it closes
   if (reader && automatic) {
-    follower = std::thread([&] {
-      for (int i = 0; !stop; ++i) {
+    follower = std::jthread([&](std::stop_token stop) {
+      for (int i = 0; !stop.stop_requested(); ++i) {
         reader->catch_up();
         if (i % 2 == 0) (void)reader->latest();
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -138,11 +139,11 @@ int main(int argc, char** argv) {
       }
       if (automatic) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
     }
-    if (automatic) {
-      // RocksDB flushes and compacts by itself
-    } else if (auto c = (*writer)->compact(); !c) {
-      std::fprintf(stderr, "compact: %s\n", c.error().c_str());
-      return 1;
+    if (!automatic) {  // else RocksDB flushes and compacts by itself
+      if (auto c = (*writer)->compact(); !c) {
+        std::fprintf(stderr, "compact: %s\n", c.error().c_str());
+        return 1;
+      }
     }
     if (reader && !automatic) {
       reader->catch_up();
@@ -163,7 +164,5 @@ int main(int argc, char** argv) {
                 static_cast<double>(caches) / (1 << 20), tables);
     std::fflush(stdout);
   }
-  stop = true;
-  if (follower.joinable()) follower.join();
   return 0;
 }
